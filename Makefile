@@ -1,0 +1,32 @@
+# The two commands a person needs: `make demo` and `make test`.
+# Both create the virtual environment on first use.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tailor demo
+
+test: $(STAMP)
+	$(BIN)/ruff check include dags plugins tests benchmarks
+	$(BIN)/python -m pytest -q --timeout=900
+
+lint: $(STAMP)
+	$(BIN)/ruff check include dags plugins tests benchmarks
+
+clean:
+	-$(BIN)/tailor db down
+	rm -rf .tailor $(VENV)
