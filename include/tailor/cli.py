@@ -90,14 +90,43 @@ def db_url(
     print(url if show_password else redact_url(url))
 
 
+# --------------------------------------------------------------------------- bench
+@app.command("bench")
+def bench(
+    name: Annotated[str, typer.Argument(help="Scenario in benchmarks/, e.g. 'seed'")],
+    size: Annotated[int | None, typer.Option(help="Scenario size (its own default if omitted)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the figures, as JSON")] = False,
+) -> None:
+    """Run a benchmark scenario; figures are ratios against a baseline in the same run."""
+    from tailor.bench import run_benchmark
+
+    def progress(message: str) -> None:
+        err_console.print(f"[dim]{message}[/]")
+
+    try:
+        figures = run_benchmark(name, size, progress)
+    except ValueError as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(figures))
+        return
+    table = Table(title=f"bench {name}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
 # Each area adds its own commands (keeps this file free of area logic).
 def _register_areas() -> None:
     from tailor.cdc import cli as cdc_cli
     from tailor.export import cli as export_cli
     from tailor.quality import cli as quality_cli
     from tailor.source import cli as source_cli
+    from tailor.transform import cli as transform_cli
 
-    for module in (source_cli, cdc_cli, quality_cli, export_cli):
+    for module in (source_cli, cdc_cli, transform_cli, quality_cli, export_cli):
         module.register(app)
 
 

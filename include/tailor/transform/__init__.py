@@ -1,0 +1,1 @@
+"""dbt: running the project standalone and from Airflow (Cosmos)."""
