@@ -89,6 +89,132 @@ def db_url(
     print(url if show_password else redact_url(url))
 
 
+# ---------------------------------------------------------------------- run / demo
+def _parse_logical_date(value: str | None):
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--logical-date '{value}' is not an ISO date or timestamp (e.g. 2026-11-28 or 2026-11-28T06:00)")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _print_run(result) -> None:
+    style = "green" if result.state == "success" else "red"
+    console.print(f"  [{style}]{result.state:>8}[/] {result.dag_id}  ({result.seconds:.1f}s)")
+    if result.error:
+        console.print(f"           [red]{result.error}[/]\n           log: {result.log_file}")
+
+
+@app.command("run")
+def run(
+    dags: Annotated[list[str] | None, typer.Argument(help="DAG ids (default: the whole pipeline)")] = None,
+    logical_date: Annotated[str | None, typer.Option(help="Run as of this date (ISO); default now")] = None,
+) -> None:
+    """Run DAGs locally through Airflow, in dependency order; stops at the first failure."""
+    from tailor.runner import RunError, run_pipeline
+
+    try:
+        results = run_pipeline(
+            dags or None,
+            _parse_logical_date(logical_date),
+            on_start=lambda dag_id: console.print(f"[bold]▶ {dag_id}[/] …"),
+            on_done=_print_run,
+        )
+    except RunError as exc:
+        fail(str(exc))
+    if any(r.state != "success" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(
+    customers: Annotated[int, typer.Option(help="Customers to generate")] = 10_000,
+    days: Annotated[int, typer.Option(help="Days of history")] = 180,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
+) -> None:
+    """db up + seed + run every DAG + a summary and an HTML report."""
+    from datetime import UTC, datetime
+
+    from tailor.db.migrate import migrate
+    from tailor.db.service import ensure_database
+    from tailor.demo import summarise
+    from tailor.runner import RunError, run_pipeline
+    from tailor.source.generate import seed as generate
+
+    settings = get_settings()
+    console.rule("[bold]Tailor demo")
+    try:
+        console.print(f"[bold]database[/]: {ensure_database(settings)}")
+        migrate("shop", settings)
+        migrate("warehouse", settings)
+    except RuntimeError as exc:
+        fail(str(exc))
+    with console.status("seeding the shop …"):
+        seeded = generate(settings, customers=customers, days=days, seed=seed)
+    console.print(f"[bold]seed[/]: {seeded.describe()}")
+    logical_date = datetime.now(UTC).replace(microsecond=0)
+    try:
+        runs = run_pipeline(
+            logical_date=logical_date,
+            settings=settings,
+            on_start=lambda dag_id: console.print(f"[bold]▶ {dag_id}[/] …"),
+            on_done=_print_run,
+        )
+    except RunError as exc:
+        fail(str(exc))
+    summary = summarise(logical_date, seeded.as_dict(), runs, settings)
+    _print_demo_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _print_demo_summary(summary) -> None:
+    console.rule("[bold]Summary")
+    layers = Table(title="rows per layer")
+    for column in ("layer", "table", "rows"):
+        layers.add_column(column, justify="right" if column == "rows" else "left")
+    for layer, tables in summary.layers.items():
+        for i, (table, rows) in enumerate(tables.items()):
+            layers.add_row(layer if i == 0 else "", table, "—" if rows is None else f"{rows:,}")
+    console.print(layers)
+    if summary.segments:
+        segments = Table(title="segments")
+        for column in ("segment", "candidates", "assigned", "emailable"):
+            segments.add_column(column, justify="left" if column == "segment" else "right")
+        for s in summary.segments:
+            segments.add_row(s["segment"], f"{s['members']:,}", f"{s['assigned']:,}", f"{s['audience']:,}")
+        console.print(segments)
+    gate = next((r for r in summary.runs if r.dag_id == "tailor_quality_gate"), None)
+    gate_text = "not reached" if gate is None else ("[green]passed[/]" if gate.state == "success" else "[red]failed[/]")
+    console.print(f"[bold]quality gate[/]: {gate_text}")
+    console.print(f"[bold]emails[/]: {len(summary.emails):,} .eml files in {summary.outbox}")
+    console.print(f"[bold]audience CSVs[/]: {summary.csv_dir}")
+    if summary.data_docs:
+        console.print(f"[bold]quality report (Data Docs)[/]: {summary.data_docs}")
+    console.print(f"[bold]demo report[/]: {summary.report}")
+    console.print("next: [italic]tailor seed && tailor run[/] adds a day of activity and flows it through incrementally")
+
+
+@app.command("doctor")
+def doctor() -> None:
+    """Check Python, Java, PostgreSQL and the pinned components; say how to fix what is missing."""
+    from tailor.doctor import run_checks
+
+    checks = run_checks()
+    table = Table(title="tailor doctor")
+    for column in ("check", "status", "found", "fix"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]missing[/]", check.detail, check.fix)
+    console.print(table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
 # --------------------------------------------------------------------------- bench
 @app.command("bench")
 def bench(

@@ -6,7 +6,7 @@ Kept free of heavy imports: DAG files import this at parse time.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from airflow.sdk import Asset
 
@@ -27,6 +27,19 @@ def on_failure(context) -> None:
         getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), context.get("run_id"),
         getattr(ti, "try_number", "?"), context.get("exception"),
     )
+
+
+def run_date(context) -> datetime:
+    """The instant a run is "as of".
+
+    Scheduled and manual runs have a logical date; Airflow 3 asset-triggered
+    runs have none, so they fall back to when the run was due (``run_after``).
+    Tasks read this, never ``now()``, so a re-run reproduces the same state.
+    """
+    logical = context.get("logical_date")
+    if logical is not None:
+        return logical
+    return context["dag_run"].run_after
 
 
 DEFAULT_ARGS = {
