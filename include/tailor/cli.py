@@ -115,16 +115,21 @@ def run(
     logical_date: Annotated[str | None, typer.Option(help="Run as of this date (ISO); default now")] = None,
 ) -> None:
     """Run DAGs locally through Airflow, in dependency order; stops at the first failure."""
-    from tailor.runner import RunError, run_pipeline
+    from tailor.db.migrate import migrate
+    from tailor.db.service import ensure_database
+    from tailor.runner import run_pipeline
 
     try:
+        ensure_database()
+        migrate("shop")
+        migrate("warehouse")
         results = run_pipeline(
             dags or None,
             _parse_logical_date(logical_date),
             on_start=lambda dag_id: console.print(f"[bold]▶ {dag_id}[/] …"),
             on_done=_print_run,
         )
-    except RunError as exc:
+    except RuntimeError as exc:  # RunError, database and migration errors
         fail(str(exc))
     if any(r.state != "success" for r in results):
         raise typer.Exit(1)
