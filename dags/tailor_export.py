@@ -35,17 +35,19 @@ from tailor.orchestration import DAG_DEFAULTS, GATE_PASSED
 def tailor_export():
     @task
     def export_files(**context) -> dict:
+        from tailor.config import get_settings
         from tailor.export.csvfile import export_csv
         from tailor.orchestration import run_date
 
-        return export_csv(logical_date=run_date(context)).as_dict()
+        return export_csv(get_settings(), run_date(context).date()).as_dict()
 
     @task(execution_timeout=timedelta(hours=1))
     def send_emails(**context) -> dict:
-        from tailor.export.smtp import send_campaign
+        from tailor.config import get_settings
+        from tailor.export.send import send_campaign
         from tailor.orchestration import run_date
 
-        return send_campaign(logical_date=run_date(context), campaign="weekly").as_dict()
+        return send_campaign(get_settings(), run_date(context).date(), campaign="weekly").as_dict()
 
     export_files() >> send_emails()
 
