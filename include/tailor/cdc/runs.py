@@ -1,0 +1,124 @@
+"""Capture runs: their result and their row in ``raw.cdc_runs``.
+
+The parent process (:mod:`tailor.cdc.capture`) owns the row, not the JVM
+worker: if the worker dies, the parent still marks the run failed with the
+reason, so ``tailor cdc status`` never shows a run as "running" forever.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from tailor.cdc.connector import CONNECTOR_NAME
+
+
+@dataclass
+class CaptureResult:
+    """What one capture run did, for the caller, the CLI summary and ``raw.cdc_runs``."""
+
+    run_id: int | None = None
+    status: str = "succeeded"  # 'succeeded' | 'failed'
+    stop_reason: str = ""  # 'caught_up' | 'max_seconds' | 'signal' | 'engine_stopped' | 'error'
+    events_landed: int = 0
+    duplicates_skipped: int = 0
+    tombstones_skipped: int = 0
+    per_table: dict[str, int] = field(default_factory=dict)
+    snapshot_events: int = 0
+    first_lsn: int | None = None
+    last_lsn: int | None = None
+    target_lsn: int | None = None
+    lag_bytes: int | None = None
+    duration_s: float = 0.0
+    jvm_start_s: float | None = None
+    jvm: str | None = None
+    error: str | None = None
+
+    @property
+    def events_per_s(self) -> float:
+        """Events landed per second of the whole run (JVM start included)."""
+        return self.events_landed / self.duration_s if self.duration_s else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "events_per_s": round(self.events_per_s, 1)}
+
+
+def close_abandoned(conn: psycopg.Connection) -> int:
+    """Mark runs still 'running' as abandoned (their parent was killed).
+
+    Only called while holding the capture lock, so no such run is alive.
+    """
+    cur = conn.execute(
+        """
+        update raw.cdc_runs set status = 'abandoned', finished_at = clock_timestamp(),
+               error = coalesce(error, 'the capture process was killed before it finished')
+        where connector = %s and status = 'running'
+        """,
+        (CONNECTOR_NAME,),
+    )
+    return cur.rowcount
+
+
+def start_run(conn: psycopg.Connection, started_at: datetime, target_lsn: int | None) -> int:
+    row = conn.execute(
+        """
+        insert into raw.cdc_runs (connector, started_at, status, target_lsn)
+        values (%s, %s, 'running', %s) returning run_id
+        """,
+        (CONNECTOR_NAME, started_at, target_lsn),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def finish_run(conn: psycopg.Connection, result: CaptureResult) -> None:
+    details = {
+        "per_table": result.per_table,
+        "tombstones_skipped": result.tombstones_skipped,
+        "snapshot_events": result.snapshot_events,
+        "stop_reason": result.stop_reason,
+        "duration_s": round(result.duration_s, 3),
+        "jvm_start_s": result.jvm_start_s,
+        "jvm": result.jvm,
+    }
+    conn.execute(
+        """
+        update raw.cdc_runs
+        set finished_at = clock_timestamp(), status = %s, events_landed = %s,
+            duplicates_skipped = %s, first_lsn = %s, last_lsn = %s, lag_bytes = %s,
+            error = %s, details = %s::jsonb
+        where run_id = %s
+        """,
+        (
+            result.status,
+            result.events_landed,
+            result.duplicates_skipped,
+            result.first_lsn,
+            result.last_lsn,
+            result.lag_bytes,
+            result.error,
+            json.dumps(details),
+            result.run_id,
+        ),
+    )
+
+
+def last_run(conn: psycopg.Connection) -> dict[str, Any] | None:
+    """The most recent run, as a dict (``None`` before the first capture)."""
+    cur = conn.execute(
+        """
+        select run_id, status, started_at, finished_at, events_landed, duplicates_skipped,
+               first_lsn, last_lsn, target_lsn, lag_bytes, error, details
+        from raw.cdc_runs where connector = %s order by run_id desc limit 1
+        """,
+        (CONNECTOR_NAME,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    assert cur.description is not None
+    return dict(zip([c.name for c in cur.description], row, strict=True))

@@ -1,0 +1,32 @@
+"""When a bounded capture counts as caught up (no JVM needed)."""
+
+from __future__ import annotations
+
+from tailor.cdc.worker import Stats, StopRule
+
+
+def test_not_caught_up_before_streaming_starts():
+    rule = StopRule(target_lsn=100, idle_s=5)
+    assert not rule.caught_up(Stats(), sent_lsn=500, now=1000.0)
+
+
+def test_streamed_change_past_target_stops_at_once():
+    stats = Stats(streaming_since=10.0, last_data_at=10.5, max_streamed_lsn=120)
+    assert StopRule(target_lsn=100).caught_up(stats, sent_lsn=None, now=10.6)
+    stats.busy = True  # a batch is still landing
+    assert not StopRule(target_lsn=100).caught_up(stats, sent_lsn=None, now=10.6)
+
+
+def test_walsender_past_target_needs_a_quiet_settle_period():
+    rule = StopRule(target_lsn=100, settle_s=1.0, idle_s=30)
+    stats = Stats(streaming_since=10.0, last_data_at=10.0, max_streamed_lsn=50)
+    assert not rule.caught_up(stats, sent_lsn=90, now=12.0)  # not decoded that far yet
+    assert not rule.caught_up(stats, sent_lsn=110, now=12.0)  # just got there
+    assert rule.caught_up(stats, sent_lsn=110, now=13.1)
+
+
+def test_idle_fallback():
+    rule = StopRule(target_lsn=None, idle_s=5)
+    stats = Stats(streaming_since=10.0)
+    assert not rule.caught_up(stats, sent_lsn=None, now=14.0)
+    assert rule.caught_up(stats, sent_lsn=None, now=15.1)
