@@ -1,0 +1,46 @@
+-- Every order with the person who placed it: through its customer record,
+-- or, for guest checkouts, through the normalised checkout email. Orders
+-- that match nobody stay, with a null person_id, and say so.
+with
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('int_customers_resolved') }}
+
+),
+
+persons_by_email as (
+
+    select distinct email_normalized, person_id
+    from customers
+    where is_valid_email
+
+),
+
+attributed as (
+
+    select
+        orders.*,
+        coalesce(by_customer.person_id, by_email.person_id) as person_id,
+        case
+            when by_customer.person_id is not null then 'customer_id'
+            when by_email.person_id is not null then 'email'
+            else 'unattributed'
+        end as attributed_by
+    from orders
+    left join customers as by_customer
+        on orders.customer_id = by_customer.customer_id
+    left join persons_by_email as by_email
+        on orders.customer_id is null
+        and orders.is_valid_email
+        and orders.email_normalized = by_email.email_normalized
+
+)
+
+select * from attributed

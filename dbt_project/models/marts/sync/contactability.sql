@@ -1,0 +1,106 @@
+-- May we email this person right now? A view over the staging views (which
+-- are views over raw), so an exporter re-checking at send time sees consent
+-- decisions and suppressions captured after the marts were built.
+--
+-- can_email needs a valid email, the latest email_marketing decision across
+-- the person's records to be 'granted', and no bounce, unsubscribe or spam
+-- report for that email since that grant.
+{{ config(materialized='view') }}
+
+with
+
+customers as (
+
+    select
+        {{ person_id('email_normalized', 'is_valid_email', 'customer_id') }} as person_id,
+        *
+    from {{ ref('stg_shop__customers') }}
+
+),
+
+consents as (
+
+    select * from {{ ref('stg_shop__consents') }}
+    where purpose = 'email_marketing'
+
+),
+
+email_events as (
+
+    select * from {{ ref('stg_shop__email_events') }}
+    where is_suppression_signal
+
+),
+
+persons as (
+
+    select distinct on (person_id)
+        person_id,
+        email_normalized as email,
+        is_valid_email
+    from customers
+    order by person_id, is_guest asc, updated_at desc, customer_id desc
+
+),
+
+latest_consent as (
+
+    select distinct on (customers.person_id)
+        customers.person_id,
+        consents.status,
+        consents.is_granted,
+        consents.recorded_at
+    from consents
+    inner join customers
+        on consents.customer_id = customers.customer_id
+    order by customers.person_id, consents.recorded_at desc, consents.is_granted asc
+
+),
+
+suppressions as (
+
+    select distinct on (persons.person_id)
+        persons.person_id,
+        email_events.event_type
+    from persons
+    inner join email_events
+        on persons.email = email_events.email_normalized
+    inner join latest_consent
+        on persons.person_id = latest_consent.person_id
+        and email_events.occurred_at >= latest_consent.recorded_at
+    order by persons.person_id, email_events.occurred_at desc
+
+),
+
+decided as (
+
+    select
+        persons.person_id,
+        persons.email,
+        case
+            when not persons.is_valid_email then 'invalid_email'
+            when latest_consent.person_id is null then 'no_consent'
+            when not latest_consent.is_granted then 'consent_' || latest_consent.status
+            when suppressions.person_id is not null then 'suppressed_' || suppressions.event_type
+            else 'consent_granted'
+        end as reason
+    from persons
+    left join latest_consent
+        on persons.person_id = latest_consent.person_id
+    left join suppressions
+        on persons.person_id = suppressions.person_id
+
+),
+
+final as (
+
+    select
+        person_id,
+        email,
+        reason = 'consent_granted' as can_email,
+        reason
+    from decided
+
+)
+
+select * from final

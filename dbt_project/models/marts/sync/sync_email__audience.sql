@@ -1,0 +1,60 @@
+-- The email audience: everyone we may email (valid address, email_marketing
+-- consent granted, not suppressed) with their assigned segment and the
+-- fields templates personalise on. Read by the export DAG behind the gate.
+with
+
+profiles as (
+
+    select * from {{ ref('customer_profiles') }}
+
+),
+
+contactability as (
+
+    select * from {{ ref('contactability') }}
+
+),
+
+assignments as (
+
+    select * from {{ ref('segment_assignments') }}
+
+),
+
+audience as (
+
+    select
+        -- recipient
+        profiles.person_id,
+        contactability.email,
+        profiles.first_name,
+        profiles.last_name,
+
+        -- context
+        profiles.city,
+        profiles.country,
+        profiles.timezone,
+
+        -- targeting
+        assignments.segment,
+        assignments.priority as segment_priority,
+        profiles.favourite_category,
+        profiles.recency_days,
+        profiles.frequency,
+        profiles.monetary,
+        profiles.last_order_at,
+
+        -- run
+        profiles.computed_at
+
+    from profiles
+    inner join contactability
+        on profiles.person_id = contactability.person_id
+    left join assignments
+        on profiles.person_id = assignments.person_id
+    where contactability.can_email
+        and profiles.email_marketing_consent
+
+)
+
+select * from audience

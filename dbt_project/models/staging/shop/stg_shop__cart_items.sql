@@ -1,0 +1,29 @@
+-- Current state of shop.cart_items, rebuilt from the CDC change log.
+with
+
+source as (
+
+    {{ cdc_current_state('cart_items') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        {{ cdc_field('cart_id', 'bigint') }} || '-' || {{ cdc_field('product_id', 'integer') }} as cart_item_id,
+        {{ cdc_field('cart_id', 'bigint') }} as cart_id,
+        {{ cdc_field('product_id', 'integer') }} as product_id,
+
+        -- amounts
+        {{ cdc_field('quantity', 'integer') }} as quantity,
+
+        -- timestamps
+        {{ cdc_field('added_at', 'timestamptz') }} as added_at,
+        _landed_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,32 @@
+-- Current state of shop.carts, rebuilt from the CDC change log.
+with
+
+source as (
+
+    {{ cdc_current_state('carts') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        {{ cdc_field('cart_id', 'bigint') }} as cart_id,
+        {{ cdc_field('customer_id', 'bigint') }} as customer_id,
+        {{ cdc_field('anonymous_id') }} as anonymous_id,
+        {{ cdc_field('order_id', 'bigint') }} as order_id,
+
+        -- status
+        {{ cdc_field('status') }} as status,
+        {{ cdc_field('status') }} in ('open', 'abandoned') as is_unconverted,
+
+        -- timestamps
+        {{ cdc_field('created_at', 'timestamptz') }} as created_at,
+        {{ cdc_field('updated_at', 'timestamptz') }} as updated_at,
+        _landed_at
+
+    from source
+
+)
+
+select * from renamed

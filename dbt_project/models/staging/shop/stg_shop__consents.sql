@@ -1,0 +1,31 @@
+-- Current state of shop.consents, rebuilt from the CDC change log.
+with
+
+source as (
+
+    {{ cdc_current_state('consents') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        {{ cdc_field('consent_id', 'bigint') }} as consent_id,
+        {{ cdc_field('customer_id', 'bigint') }} as customer_id,
+
+        -- decision
+        {{ cdc_field('purpose') }} as purpose,
+        {{ cdc_field('status') }} as status,
+        {{ cdc_field('status') }} = 'granted' as is_granted,
+        {{ cdc_field('source') }} as consent_source,
+
+        -- timestamps
+        {{ cdc_field('recorded_at', 'timestamptz') }} as recorded_at,
+        _landed_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,29 @@
+-- Current state of shop.devices, rebuilt from the CDC change log.
+with
+
+source as (
+
+    {{ cdc_current_state('devices') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        {{ cdc_field('device_id') }} as device_id,
+
+        -- descriptors
+        {{ cdc_field('device_type') }} as device_type,
+        {{ cdc_field('os') }} as os,
+        {{ cdc_field('browser') }} as browser,
+
+        -- timestamps
+        {{ cdc_field('first_seen_at', 'timestamptz') }} as first_seen_at,
+        _landed_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,95 @@
+"""How the transform DAG renders and runs the dbt project through Cosmos.
+
+Kept out of the DAG file so the DAG stays wiring only, and so the choices
+are in one place:
+
+* rendered from a manifest (``LoadMode.DBT_MANIFEST``) that
+  :func:`tailor.transform.dbt.ensure_manifest` keeps fresh, so parsing the
+  DAG never runs ``dbt ls``;
+* dbt invoked in-process (``InvocationMode.DBT_RUNNER``), tests grouped in
+  one task after all models (``TestBehavior.AFTER_ALL``): per-task dbt start
+  up dominates run time on a small warehouse;
+* the profile built from the Airflow connection ``tailor_warehouse`` (the
+  runner provides ``AIRFLOW_CONN_TAILOR_WAREHOUSE``), never from a file
+  holding a password.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# Cosmos reads this when it is first imported; without it every task
+# instance would phone home. Set it in the environment of every Airflow
+# process too (the Cosmos plugin may be imported before any DAG file).
+os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+)
+from cosmos import settings as cosmos_settings
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from tailor.config import Settings, get_settings
+from tailor.transform.dbt import default_vars, ensure_manifest
+
+# Belt and braces: the setting may have been read before our default applied.
+cosmos_settings.enable_telemetry = False
+
+__all__ = ["DbtTaskGroup", "execution_config", "operator_args", "profile_config", "project_config", "render_config"]
+
+WAREHOUSE_CONN_ID = "tailor_warehouse"
+
+# The run's "as of": Airflow 3 asset-triggered runs may have no logical
+# date or data interval, so fall back to when the run was queued to run.
+AS_OF_TEMPLATE = "{{ (data_interval_end or logical_date or dag_run.run_after).isoformat() }}"
+
+
+def project_config(settings: Settings | None = None) -> ProjectConfig:
+    settings = settings or get_settings()
+    return ProjectConfig(
+        dbt_project_path=settings.dbt_project_dir,
+        manifest_path=ensure_manifest(settings),
+        project_name="tailor",
+        install_dbt_deps=False,
+    )
+
+
+def profile_config() -> ProfileConfig:
+    return ProfileConfig(
+        profile_name="tailor",
+        target_name="warehouse",
+        profile_mapping=PostgresUserPasswordProfileMapping(
+            conn_id=WAREHOUSE_CONN_ID,
+            profile_args={"schema": "marts", "threads": 2},
+        ),
+    )
+
+
+def render_config() -> RenderConfig:
+    return RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        test_behavior=TestBehavior.AFTER_ALL,
+        emit_datasets=False,  # the DAG emits the one Asset that matters: MARTS
+    )
+
+
+def execution_config() -> ExecutionConfig:
+    return ExecutionConfig(
+        execution_mode=ExecutionMode.LOCAL,
+        invocation_mode=InvocationMode.DBT_RUNNER,
+    )
+
+
+def operator_args(settings: Settings | None = None) -> dict[str, Any]:
+    """Arguments for every Cosmos task: the run's vars (``as_of`` templated)."""
+    return {
+        "vars": {**default_vars(settings), "as_of": AS_OF_TEMPLATE},
+        "install_deps": False,
+        "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False"},
+    }

@@ -1,0 +1,267 @@
+"""Running Tailor's dbt project from Python (CLI, tests, Airflow helpers).
+
+dbt is invoked in-process through ``dbtRunner`` rather than a subprocess: it
+is faster (no interpreter start, no re-import of dbt per call) and hands back
+structured results we can summarise. Connection details reach dbt's
+``profiles.yml`` only through the ``TAILOR_DBT_*`` environment variables,
+derived from the warehouse URL, so no secret is ever written to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tailor.config import Settings, get_settings
+from tailor.db.connect import NotRunningError, database_url, url_parts
+
+# dbt sub-commands that accept --project-dir/--profiles-dir/--target-path.
+_PROJECT_COMMANDS = {
+    "build", "clone", "compile", "debug", "docs", "list", "ls", "parse", "retry",
+    "run", "run-operation", "seed", "show", "snapshot", "source", "test",
+}
+# Files whose change makes a parsed manifest stale.
+_PROJECT_SUFFIXES = {".sql", ".yml", ".yaml", ".md", ".csv"}
+
+
+@dataclass
+class NodeOutcome:
+    """One dbt node's result, as much as a person needs to act on it."""
+
+    name: str
+    resource_type: str
+    status: str
+    message: str = ""
+
+
+@dataclass
+class DbtResult:
+    """What a dbt invocation did: success, counts and the failing nodes."""
+
+    command: list[str]
+    success: bool
+    nodes: list[NodeOutcome] = field(default_factory=list)
+    error: str | None = None
+    elapsed_s: float = 0.0
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for node in self.nodes if node.status in statuses)
+
+    @property
+    def failures(self) -> list[NodeOutcome]:
+        return [n for n in self.nodes if n.status in ("error", "fail", "runtime error")]
+
+    @property
+    def warnings(self) -> list[NodeOutcome]:
+        return [n for n in self.nodes if n.status == "warn"]
+
+    def summary(self) -> str:
+        """A readable one-paragraph account: counts, then each failure/warning."""
+        head = "dbt " + " ".join(self.command[:1]) + (" succeeded" if self.success else " FAILED")
+        if self.nodes:
+            head += (
+                f": {self.count('success', 'pass')} passed, {len(self.failures)} failed, "
+                f"{len(self.warnings)} warned, {self.count('skipped')} skipped"
+            )
+        head += f" in {self.elapsed_s:.1f}s"
+        lines = [head]
+        lines += [f"  FAILED {n.resource_type} {n.name}: {n.message}" for n in self.failures]
+        lines += [f"  WARN   {n.resource_type} {n.name}: {n.message}" for n in self.warnings]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        return "\n".join(lines)
+
+
+def dbt_env(settings: Settings | None = None) -> dict[str, str]:
+    """The TAILOR_DBT_* variables profiles.yml reads, from the warehouse URL."""
+    parts = url_parts(database_url("warehouse", settings))
+    return {
+        "TAILOR_DBT_HOST": str(parts["host"]),
+        "TAILOR_DBT_PORT": str(parts["port"]),
+        "TAILOR_DBT_USER": str(parts["user"]),
+        "TAILOR_DBT_PASSWORD": str(parts["password"]),
+        "TAILOR_DBT_DBNAME": str(parts["dbname"]),
+    }
+
+
+def segment_models(settings: Settings | None = None) -> list[str]:
+    """The segment models (``models/marts/segments/seg_*.sql``), sorted.
+
+    Passed to dbt as the ``segment_models`` var so ``segment_memberships``
+    can declare them as dependencies while parsing, when dbt's graph is
+    still empty: adding a segment file is then all an analyst does.
+    """
+    settings = settings or get_settings()
+    folder = settings.dbt_project_dir / "models" / "marts" / "segments"
+    return sorted(path.stem for path in folder.glob("seg_*.sql"))
+
+
+def default_vars(settings: Settings | None = None) -> dict[str, Any]:
+    """Vars every invocation gets (callers' vars override them)."""
+    return {"segment_models": segment_models(settings)}
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set env vars for an in-process dbt call, restoring them afterwards."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _split_user_vars(args: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Pull a user's ``--vars '{...}'`` out of args so it merges with ours."""
+    import yaml
+
+    rest: list[str] = []
+    user_vars: dict[str, Any] = {}
+    items = iter(args)
+    for arg in items:
+        if arg == "--vars" or arg.startswith("--vars="):
+            raw = arg.split("=", 1)[1] if "=" in arg else next(items, "{}")
+            loaded = yaml.safe_load(raw) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"--vars must be a YAML/JSON mapping, got {raw!r}")
+            user_vars.update(loaded)
+        else:
+            rest.append(arg)
+    return rest, user_vars
+
+
+def _outcomes(result: Any) -> list[NodeOutcome]:
+    """Node results of a run-like command (build/run/test/seed); [] otherwise."""
+    outcomes: list[NodeOutcome] = []
+    for item in getattr(result, "results", None) or []:
+        node = getattr(item, "node", None)
+        if node is None:
+            continue
+        outcomes.append(
+            NodeOutcome(
+                name=node.name,
+                resource_type=str(getattr(node, "resource_type", "")),
+                status=str(getattr(item.status, "value", item.status)),
+                message=(item.message or "").strip().splitlines()[0] if item.message else "",
+            )
+        )
+    return outcomes
+
+
+def run_dbt(
+    args: list[str],
+    vars: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+) -> DbtResult:
+    """Run ``dbt <args>`` against Tailor's project and the warehouse.
+
+    The project, profiles (the project's own profiles.yml), target and log
+    directories are filled in; ``vars`` merge over :func:`default_vars` and
+    any ``--vars`` already in ``args``.
+    """
+    import time
+
+    from dbt.cli.main import dbtRunner
+
+    settings = settings or get_settings()
+    if not args:
+        raise ValueError("run_dbt needs a dbt command, e.g. ['build'] or ['run', '--select', 'staging']")
+    args, user_vars = _split_user_vars(list(args))
+    merged_vars = {**default_vars(settings), **user_vars, **(vars or {})}
+
+    command = list(args)
+    if command[0] in _PROJECT_COMMANDS:
+        project = str(settings.dbt_project_dir)
+        if "--project-dir" not in command:
+            command += ["--project-dir", project]
+        if "--profiles-dir" not in command:
+            command += ["--profiles-dir", project]
+        if "--target-path" not in command:
+            command += ["--target-path", str(settings.dbt_target_dir)]
+        command += ["--vars", json.dumps(merged_vars)]
+
+    try:
+        env = dbt_env(settings)
+    except NotRunningError:
+        if command[0] not in ("parse", "ls", "list", "compile", "docs"):
+            raise
+        env = {}  # parsing needs no connection; profiles.yml has defaults
+    env.update({
+        "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    })
+    settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+
+    started = time.monotonic()
+    with _environment(env):
+        outcome = dbtRunner().invoke(command)
+    elapsed = time.monotonic() - started
+
+    error = None
+    if outcome.exception is not None:
+        error = f"{type(outcome.exception).__name__}: {outcome.exception}"
+    return DbtResult(
+        command=args,
+        success=bool(outcome.success),
+        nodes=_outcomes(outcome.result),
+        error=error,
+        elapsed_s=elapsed,
+    )
+
+
+def manifest_path(settings: Settings | None = None) -> Path:
+    """Where the manifest Cosmos renders from lives.
+
+    Not in the regular target dir: a `dbt build` there rewrites the manifest
+    with that run's vars, and the DAG's shape must not depend on the last
+    manual command.
+    """
+    settings = settings or get_settings()
+    return settings.dbt_target_dir.parent / "manifest" / "manifest.json"
+
+
+def _newest_project_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for path in project_dir.rglob("*"):
+        if path.suffix in _PROJECT_SUFFIXES and "target" not in path.parts and "logs" not in path.parts:
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(settings: Settings | None = None) -> Path:
+    """Path to an up-to-date ``manifest.json``, running ``dbt parse`` if needed.
+
+    Cosmos renders the transform DAG from this manifest (fast DAG parsing:
+    no dbt ls at every scheduler loop); it is re-parsed only when a project
+    file is newer than it or the segment list changed.
+    """
+    settings = settings or get_settings()
+    path = manifest_path(settings)
+    stamp = path.with_name("manifest.vars.json")
+    wanted_vars = json.dumps(default_vars(settings), sort_keys=True)
+    fresh = (
+        path.exists()
+        and path.stat().st_mtime >= _newest_project_mtime(settings.dbt_project_dir)
+        and stamp.exists()
+        and stamp.read_text() == wanted_vars
+    )
+    if fresh:
+        return path
+    result = run_dbt(["parse", "--target-path", str(path.parent)], settings=settings)
+    if not result.success or not path.exists():
+        raise RuntimeError(
+            f"dbt parse of {settings.dbt_project_dir} failed, so there is no manifest to render "
+            f"the transform DAG from:\n{result.summary()}\nFix the project (try 'tailor dbt parse')."
+        )
+    stamp.write_text(wanted_vars)
+    return path

@@ -1,0 +1,84 @@
+"""The GX quality gate on a warehouse built from the hand-made CDC fixture.
+
+Each failure test breaks one thing, checks the gate names it, and repairs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fixtures.warehouse_build import AS_OF, load_raw_fixture, reset_warehouse
+
+from tailor.config import Settings
+from tailor.db.connect import connect
+from tailor.quality.gate import run_gate
+from tailor.transform.dbt import run_dbt
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def built(pg: Settings) -> Iterator[Settings]:
+    reset_warehouse(pg)
+    load_raw_fixture(pg)  # landed_at = now, so the data is fresh
+    result = run_dbt(["build"], vars={"as_of": AS_OF}, settings=pg)
+    assert result.success, result.summary()
+    yield pg
+
+
+def failed(result) -> list[str]:
+    return [check.label() for check in result.failed_checks]
+
+
+def test_gate_passes_on_good_data_and_builds_data_docs(built):
+    result = run_gate(built)
+    assert result.passed, failed(result)
+    assert len(result.checks) >= 12
+    assert result.data_docs_index.exists()
+    assert result.as_dict()["passed"] is True
+
+
+def test_gate_fails_on_duplicate_person_id(built):
+    with connect("warehouse", built) as conn:
+        conn.execute("""
+            insert into marts.customer_profiles
+            select * from marts.customer_profiles where email = 'alice@example.com'
+        """)
+    try:
+        result = run_gate(built)
+    finally:
+        with connect("warehouse", built) as conn:
+            conn.execute("""
+                delete from marts.customer_profiles where ctid in (
+                    select max(ctid) from marts.customer_profiles where email = 'alice@example.com')
+            """)
+    assert not result.passed
+    assert failed(result) == ["customer_profiles: expect_column_values_to_be_unique(person_id)"]
+
+
+def test_gate_fails_on_audience_row_without_consent(built):
+    with connect("warehouse", built) as conn:
+        conn.execute("""
+            insert into marts.sync_email__audience (person_id, email, first_name, computed_at)
+            select person_id, email, first_name, computed_at
+            from marts.customer_profiles where email = 'erin@example.com'
+        """)
+    try:
+        result = run_gate(built)
+    finally:
+        with connect("warehouse", built) as conn:
+            conn.execute("delete from marts.sync_email__audience where email = 'erin@example.com'")
+    assert not result.passed
+    assert len(failed(result)) == 1
+    assert failed(result)[0].startswith("email_audience_consent:")
+    assert "1 unexpected rows" in result.failed_checks[0].observed
+
+
+def test_gate_fails_when_raw_is_stale(built, monkeypatch):
+    monkeypatch.setenv("TAILOR_MAX_STALENESS_HOURS", "6")
+    result = run_gate(built, logical_date=datetime.now(UTC) + timedelta(hours=7))
+    assert not result.passed
+    assert failed(result) == ["raw_freshness: expect_column_min_to_be_between(last_landed_epoch)"]
+    assert "max 6 h" in result.failed_checks[0].observed
