@@ -96,6 +96,15 @@ class Settings:
         return self.source_url is None or self.warehouse_url is None
 
 
+def _send_rate() -> float:
+    """Emails per second: explicit setting, else 50 for a real relay (which
+    throttles bursts) and unpaced (0) for the embedded sink, which has none."""
+    explicit = os.environ.get("TAILOR_SEND_RATE_PER_S")
+    if explicit:
+        return float(explicit)
+    return 50.0 if os.environ.get("TAILOR_SMTP_URL") else 0.0
+
+
 def load_settings() -> Settings:
     """Build settings from the environment (no caching: tests change env vars)."""
     return Settings(
@@ -107,7 +116,7 @@ def load_settings() -> Settings:
         smtp_url=os.environ.get("TAILOR_SMTP_URL") or None,
         smtp_from=os.environ.get("TAILOR_SMTP_FROM", Settings.smtp_from),
         java_home=_env_path("TAILOR_JAVA_HOME", Path()) if os.environ.get("TAILOR_JAVA_HOME") else None,
-        send_rate_per_s=float(os.environ.get("TAILOR_SEND_RATE_PER_S", "50")),
+        send_rate_per_s=_send_rate(),
     )
 
 

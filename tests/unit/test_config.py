@@ -30,3 +30,13 @@ def test_external_urls_switch_off_embedded(monkeypatch):
 def test_project_root_holds_the_dbt_project():
     settings = load_settings()
     assert (settings.dbt_project_dir / "dbt_project.yml").exists() or Path(settings.project_root, "pyproject.toml").exists()
+
+
+def test_send_rate_paces_real_relays_only(monkeypatch):
+    monkeypatch.delenv("TAILOR_SEND_RATE_PER_S", raising=False)
+    monkeypatch.delenv("TAILOR_SMTP_URL", raising=False)
+    assert load_settings().send_rate_per_s == 0.0
+    monkeypatch.setenv("TAILOR_SMTP_URL", "smtp://relay.example:587")
+    assert load_settings().send_rate_per_s == 50.0
+    monkeypatch.setenv("TAILOR_SEND_RATE_PER_S", "7.5")
+    assert load_settings().send_rate_per_s == 7.5

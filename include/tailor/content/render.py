@@ -19,6 +19,7 @@ from typing import Any
 
 import css_inline
 import jinja2
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from tailor.content.campaign import Campaign, CampaignError, load_campaign
@@ -64,6 +65,12 @@ def _build_env(templates_dir: Path, autoescape: bool) -> SandboxedEnvironment:
 def environments(templates_dir: Path) -> tuple[SandboxedEnvironment, SandboxedEnvironment]:
     """(html, text) environments for a templates folder, built once per process."""
     return _build_env(templates_dir, autoescape=True), _build_env(templates_dir, autoescape=False)
+
+
+@lru_cache(maxsize=256)
+def _inline_template(env: SandboxedEnvironment, source: str) -> Template:
+    """Subject/preheader/URL patterns compiled once per run, not once per recipient."""
+    return env.from_string(source)
 
 
 @lru_cache(maxsize=1)
@@ -115,13 +122,13 @@ def render_email(
             "segment_key": _segment_key(segment),
             **(extra or {}),
         }
-        unsubscribe_url = text_env.from_string(campaign.unsubscribe_url).render(context).strip()
+        unsubscribe_url = _inline_template(text_env, campaign.unsubscribe_url).render(context).strip()
         context["unsubscribe_url"] = unsubscribe_url
         subject = " ".join(
-            text_env.from_string(campaign.subject_for(segment)).render(context).split()
+            _inline_template(text_env, campaign.subject_for(segment)).render(context).split()
         )
         preheader = " ".join(
-            text_env.from_string(campaign.preheader_for(segment)).render(context).split()
+            _inline_template(text_env, campaign.preheader_for(segment)).render(context).split()
         )
         context.update(subject=subject, preheader=preheader)
         html = html_env.get_template(f"{campaign.template}.html.j2").render(context)
