@@ -151,8 +151,14 @@ def test_segment_catalogue_comes_from_yaml_meta(built):
 def test_audience_excludes_withdrawn_consent_and_invalid_emails(built):
     audience = {r[0] for r in rows(built, "select email from marts.sync_email__audience")}
     assert audience == {
-        "alice@example.com", "carol@example.com", "frank@example.com", "grace@example.com", "heidi@example.com",
+        "alice@example.com", "frank@example.com", "grace@example.com", "heidi@example.com",
     }
+    # carol may be emailed, but is in no segment: no campaign email for her
+    assert rows(built, "select can_email from marts.contactability where email = 'carol@example.com'") == [(True,)]
+    assert rows(built, """
+        select count(*) from marts.customer_profiles p
+        join marts.segment_assignments a using (person_id) where p.email = 'carol@example.com'
+    """) == [(0,)]
     reasons = dict(rows(built, "select email, reason from marts.contactability"))
     assert reasons["erin@example.com"] == "consent_withdrawn"
     assert reasons["dave(at)example"] == "invalid_email"

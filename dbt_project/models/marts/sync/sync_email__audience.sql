@@ -1,6 +1,7 @@
--- The email audience: everyone we may email (valid address, email_marketing
--- consent granted, not suppressed) with their assigned segment and the
--- fields templates personalise on. Read by the export DAG behind the gate.
+-- The email audience: members of a segment (after priorities) whom we may
+-- email (valid address, email_marketing consent granted, not suppressed),
+-- with the fields templates personalise on. People in no segment get no
+-- campaign email. Read by the export DAG behind the gate.
 with
 
 profiles as (
@@ -50,7 +51,7 @@ audience as (
     from profiles
     inner join contactability
         on profiles.person_id = contactability.person_id
-    left join assignments
+    inner join assignments
         on profiles.person_id = assignments.person_id
     where contactability.can_email
         and profiles.email_marketing_consent
