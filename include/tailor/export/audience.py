@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from tailor.config import Settings
 from tailor.db.connect import connect
+from tailor.quality.record import require_passed_gate
 
 AUDIENCE_RELATION = "marts.sync_email__audience"
 AUDIENCE_COLUMNS = (
@@ -39,16 +40,26 @@ def _require_relation(conn: psycopg.Connection, relation: str) -> None:
         )
 
 
-def build_audience(settings: Settings, logical_date: date) -> list[dict[str, Any]]:
+def build_audience(
+    settings: Settings, logical_date: date, *, require_gate: bool = True
+) -> list[dict[str, Any]]:
     """All audience rows, ordered by segment priority then person, for one logical date.
 
     The mart holds the snapshot the quality gate passed for this run, so the
     date does not filter rows: it names the send (idempotency key, folders).
     The fixed order makes CSV files and send order reproducible.
+
+    With ``require_gate`` (every real export), the rows are read in the same
+    snapshot in which they are checked against the latest passed gate run:
+    an audience the gate did not pass raises :class:`GateNotPassedError`.
+    Dry runs and previews send nothing and may skip it.
     """
     del logical_date  # the snapshot is the run's; kept in the signature for the contract
     with connect("warehouse", settings) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         _require_relation(conn, AUDIENCE_RELATION)
+        if require_gate:
+            require_passed_gate(conn)
         cur = conn.cursor(row_factory=dict_row)
         return list(cur.execute(f"{_SELECT} order by segment_priority, segment, person_id"))
 

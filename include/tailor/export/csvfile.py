@@ -93,7 +93,7 @@ def export_csv(
     started = time.monotonic()
     day = logical_date.strftime("%Y-%m-%d")
     summary = ExportSummary("csv", campaign, day, dry_run=dry_run)
-    rows = build_audience(settings, logical_date)
+    rows = build_audience(settings, logical_date, require_gate=not dry_run)
     summary.total = len(rows)
     keep: list[dict[str, Any]] = []
     with connect("warehouse", settings) as conn:

@@ -197,7 +197,7 @@ def send_campaign(
     definition = load_campaign(
         campaign, settings.templates_dir
     )  # a bad campaign fails before any row
-    rows = build_audience(settings, logical_date)
+    rows = build_audience(settings, logical_date, require_gate=not dry_run)
     summary = ExportSummary("smtp", campaign, day, dry_run=dry_run, total=len(rows))
 
     with connect("warehouse", settings) as conn, ExitStack() as stack:

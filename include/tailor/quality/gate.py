@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from tailor.config import Settings, get_settings
-from tailor.db.connect import database_url
+from tailor.db.connect import connect, database_url
 from tailor.quality import definitions
+from tailor.quality.record import audience_fingerprint, record_gate_run
 
 DEFAULT_MAX_STALENESS_HOURS = 24.0
 
@@ -139,6 +140,8 @@ def run_gate(settings: Settings | None = None, logical_date: datetime | None = N
 
     context = _context(settings)
     checkpoint = context.checkpoints.get(definitions.CHECKPOINT)
+    with connect("warehouse", settings) as conn:
+        before = audience_fingerprint(conn)
     try:
         outcome = checkpoint.run(
             expectation_parameters={"min_landed_epoch": min_landed.timestamp()},
@@ -166,8 +169,24 @@ def run_gate(settings: Settings | None = None, logical_date: datetime | None = N
     index = settings.gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
     if not index.exists():  # the checkpoint's action updates it; build once when missing
         context.build_data_docs()
+    with connect("warehouse", settings) as conn:
+        after = audience_fingerprint(conn)
+        if after != before:  # rebuilt while we looked: what passed is not what is there
+            checks.append(Check(
+                suite="email_audience", name="audience unchanged during validation", passed=False,
+                observed=f"{before.rows:,} rows before, {after.rows:,} after",
+            ))
+        passed = bool(outcome.success) and all(check.passed for check in checks)
+        record_gate_run(
+            conn,
+            logical_date=logical_date,
+            passed=passed,
+            fingerprint=after,
+            failed_checks=[f"{c.label()} ({c.observed})" for c in checks if not c.passed],
+            data_docs=str(index),
+        )
     return GateResult(
-        passed=bool(outcome.success) and all(check.passed for check in checks),
+        passed=passed,
         checks=checks,
         data_docs_index=index,
         logical_date=logical_date,

@@ -56,6 +56,20 @@ def build_input_relations(settings: Settings, people: list[tuple[Any, ...]] = PE
                 "insert into public.test_contact_state values (%s, %s, true, 'opted_in')",
                 [(p[0], p[1]) for p in people],
             )
+    pass_gate(settings)
+
+
+def pass_gate(settings: Settings) -> None:
+    """Record a passed quality-gate run for the audience as it is now (what `tailor gate` does)."""
+    from datetime import UTC, datetime
+
+    from tailor.quality.record import audience_fingerprint, record_gate_run
+
+    with connect("warehouse", settings) as conn:
+        record_gate_run(
+            conn, logical_date=datetime.now(UTC), passed=True,
+            fingerprint=audience_fingerprint(conn), failed_checks=[], data_docs=None,
+        )
 
 
 def set_contactability(settings: Settings, person_id: str, can_email: bool, reason: str) -> None:

@@ -3,7 +3,13 @@ import socket
 import pytest
 
 from tailor.config import load_settings
-from tailor.db.embedded import EmbeddedPostgres, EmbeddedPostgresError, find_bin_dir, pick_port, port_is_free
+from tailor.db.embedded import (
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+    find_bin_dir,
+    pick_port,
+    port_is_free,
+)
 
 
 def test_pick_port_prefers_the_configured_port_when_free():
