@@ -30,16 +30,18 @@ def on_failure(context) -> None:
 
 
 def run_date(context) -> datetime:
-    """The instant a run is "as of".
+    """The instant a run is "as of": the end of its data interval.
 
-    Scheduled and manual runs have a logical date; Airflow 3 asset-triggered
-    runs have none, so they fall back to when the run was due (``run_after``).
-    Tasks read this, never ``now()``, so a re-run reproduces the same state.
+    Manual and scheduled runs have a data interval / logical date; Airflow 3
+    asset-triggered runs may have neither, so they fall back to when the run
+    was due (``run_after``). Tasks read this, never ``now()``, so a re-run
+    reproduces the same state.
     """
-    logical = context.get("logical_date")
-    if logical is not None:
-        return logical
-    return context["dag_run"].run_after
+    return (
+        context.get("data_interval_end")
+        or context.get("logical_date")
+        or context["dag_run"].run_after
+    )
 
 
 DEFAULT_ARGS = {

@@ -7,29 +7,19 @@ logic is testable without a scheduler.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
+from tailor.orchestration import run_date
 from tailor.quality.gate import GateResult, run_gate
 
 log = logging.getLogger(__name__)
-
-
-def run_logical_date(context: dict[str, Any]) -> datetime | None:
-    """The instant a run validates for (asset-triggered runs may lack a logical date)."""
-    dag_run = context.get("dag_run")
-    return (
-        context.get("data_interval_end")
-        or context.get("logical_date")
-        or getattr(dag_run, "run_after", None)
-    )
 
 
 def gate_task(context: dict[str, Any]) -> dict[str, Any]:
     """Run the gate for the DAG run; raise AirflowFailException when it fails."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    result: GateResult = run_gate(logical_date=run_logical_date(context))
+    result: GateResult = run_gate(logical_date=run_date(context))
     for check in result.checks:
         log.info("%s %s %s", "PASS" if check.passed else "FAIL", check.label(), check.observed)
     log.info("Data Docs: %s", result.data_docs_index)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 
 from tailor.config import get_settings
 from tailor.quality import definitions
 from tailor.quality.gate import GateError, max_staleness_hours
-from tailor.quality.runner import run_logical_date
 
 
 def test_email_regex_is_the_one_dbt_uses():
@@ -45,13 +43,3 @@ def test_staleness_is_configurable(monkeypatch):
     monkeypatch.setenv("TAILOR_MAX_STALENESS_HOURS", "a day")
     with pytest.raises(GateError, match="TAILOR_MAX_STALENESS_HOURS"):
         max_staleness_hours()
-
-
-def test_logical_date_falls_back_for_asset_triggered_runs():
-    when = datetime(2024, 6, 30, tzinfo=UTC)
-
-    class Run:
-        run_after = when
-
-    assert run_logical_date({"data_interval_end": None, "logical_date": None, "dag_run": Run()}) == when
-    assert run_logical_date({"data_interval_end": when}) == when
