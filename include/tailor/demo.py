@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from tailor.config import Settings, get_settings
 from tailor.db.connect import connect
@@ -87,19 +87,32 @@ def collect_segments(settings: Settings) -> list[dict]:
     return [{"segment": s, "members": m, "assigned": a, "audience": u} for s, m, a, u in rows]
 
 
+def _sample_per_segment(paths: list[Path]) -> list[dict]:
+    """The first email of each segment, so a reader sees every variant once."""
+    from email import policy
+    from email.parser import BytesParser
+
+    parser = BytesParser(policy=policy.default)
+    samples: dict[str, dict] = {}
+    for path in paths:
+        message = parser.parsebytes(path.read_bytes())
+        segment = message["X-Tailor-Segment"] or "default"
+        if segment in samples:
+            continue
+        html = message.get_body(preferencelist=("html",))
+        samples[segment] = {
+            "segment": segment,
+            "to": message["To"],
+            "subject": message["Subject"],
+            "html": html.get_content() if html else "",
+        }
+    return list(samples.values())
+
+
 def write_report(summary: DemoSummary, settings: Settings) -> Path:
     """A single self-contained HTML page (inline SVG charts, no network needed)."""
-    env = Environment(loader=PackageLoader("tailor", "reports"), autoescape=select_autoescape(["html"]))
-    samples = []
-    for path in summary.emails[:3]:
-        from email import policy
-        from email.parser import BytesParser
-
-        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        html = message.get_body(preferencelist=("html",))
-        samples.append(
-            {"to": message["To"], "subject": message["Subject"], "html": html.get_content() if html else ""}
-        )
+    env = Environment(loader=PackageLoader("tailor", "reports"), autoescape=True)
+    samples = _sample_per_segment(summary.emails)
     page = env.get_template("demo.html.j2").render(summary=summary, samples=samples, generated=datetime.now())
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     target = settings.reports_dir / "demo.html"

@@ -57,6 +57,7 @@ def build_message(
     sent_at: datetime,
     unsubscribe_mailto: str | None = None,
     campaign: str | None = None,
+    segment: str | None = None,
 ) -> EmailMessage:
     """A multipart/alternative message (text first, HTML preferred) with List-Unsubscribe.
 
@@ -82,6 +83,8 @@ def build_message(
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if campaign:
         msg["X-Tailor-Campaign"] = campaign
+    if segment:  # lets the ESP's reports and the demo report group by segment
+        msg["X-Tailor-Segment"] = segment
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
     return msg

@@ -145,6 +145,7 @@ class _Delivery:
                 sent_at=sent_at,
                 unsubscribe_mailto=self.campaign.unsubscribe_mailto,
                 campaign=self.key,
+                segment=row.get("segment"),
             )
         except (ValueError, TypeError, IndexError) as exc:
             self.fail(row, f"invalid_address: cannot build a message to {row['email']!r}: {exc}")
