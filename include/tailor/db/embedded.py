@@ -37,6 +37,7 @@ SERVER_CONF = {
     "max_replication_slots": "16",
     "max_wal_senders": "16",
     "max_wal_size": "'2GB'",
+    "wal_buffers": "'64MB'",  # bulk COPY with full WAL logging stalls on the 8MB default
     "shared_buffers": "'256MB'",
     "work_mem": "'32MB'",
     "maintenance_work_mem": "'256MB'",
