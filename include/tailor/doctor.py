@@ -105,12 +105,16 @@ def check_disk(settings: Settings) -> Check:
 def run_checks(settings: Settings | None = None) -> list[Check]:
     settings = settings or get_settings()
     checks = [check_python(), *check_packages()]
-    guarded: list[Callable[[Settings], Check]] = [
-        check_java, check_postgres_binaries, check_database, check_smtp, check_disk,
-    ]
-    for check in guarded:
+    guarded: dict[str, Callable[[Settings], Check]] = {
+        "java": check_java,
+        "postgres binaries": check_postgres_binaries,
+        "database": check_database,
+        "smtp": check_smtp,
+        "disk": check_disk,
+    }
+    for name, check in guarded.items():
         try:
             checks.append(check(settings))
         except Exception as exc:  # a broken check must not hide the others
-            checks.append(Check(check.__name__.removeprefix("check_"), False, f"check failed: {exc}"))
+            checks.append(Check(name, False, f"check failed: {exc}"))
     return checks
