@@ -143,7 +143,8 @@ def _fresh(settings: Settings, customers: int, days: int, seed_value: int, until
         done["rows"] += rows
         report(f"loaded {name} ({rows:,} rows)", 0.2 + 0.8 * min(done["rows"] / expected, 0.99))
 
-    loader = Loader(settings, workers=workers, on_done=on_done)
+    # several workers only run as a superuser (FK triggers off), so their order is free
+    loader = Loader(settings, workers=workers, largest_first=workers > 1, on_done=on_done)
     try:
         if load_catalog:
             loader.submit([("categories", catalog.categories), ("products", catalog.products)])
@@ -155,8 +156,7 @@ def _fresh(settings: Settings, customers: int, days: int, seed_value: int, until
         loader.submit(tables.items())
         report("generating orders, carts and events", 0.1)
         activity, unsubscribed = build_activity(activity_rng, cal, catalog, people, devices, start, end, Ids())
-        loader.submit(activity.items())
-        loader.submit([("consents", Consents.concat([consents, unsubscribed]).table(1))])
+        loader.submit([*activity.items(), ("consents", Consents.concat([consents, unsubscribed]).table(1))])
         stats = loader.wait()
         with connect("shop", settings) as conn:
             set_sequences(conn)
