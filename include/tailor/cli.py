@@ -138,7 +138,9 @@ def run(
 @app.command("demo")
 def demo(
     customers: Annotated[int, typer.Option(help="Customers to generate")] = 10_000,
-    days: Annotated[int, typer.Option(help="Days of history")] = 180,
+    days: Annotated[
+        int | None, typer.Option(help="Days of history (default 180); on an already seeded shop, days to add (default 1)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
 ) -> None:
     """db up + seed + run every DAG + a summary and an HTML report."""
