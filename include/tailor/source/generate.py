@@ -101,7 +101,9 @@ def seed(
     """Fill an empty shop (``days`` of history, default 180) or append ``days`` (default 1).
 
     Deterministic for ``(seed, until)`` on an empty shop and for ``(seed, shop
-    state)`` in incremental mode, so a failing pipeline run can be reproduced.
+    state, until)`` in incremental mode, so a failing pipeline run can be
+    reproduced. An incremental slice never reaches past ``until`` (default:
+    now) when the shop's clock is behind it.
     """
     settings = settings or get_settings()
     if customers < 1:
@@ -123,7 +125,7 @@ def seed(
     if has_customers:
         from tailor.source.incremental import append_slice
 
-        return append_slice(settings, days=days or 1, seed=seed, progress=report)
+        return append_slice(settings, days=days or 1, seed=seed, progress=report, until=until)
     return _fresh(settings, customers, days or 180, seed, until or default_until(), report,
                   load_catalog=not has_catalog, workers=3 if superuser else 1)
 

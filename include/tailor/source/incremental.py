@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -138,8 +139,21 @@ def _existing_people(conn, catalog_leaves: int) -> tuple[People, Devices]:
     return people, devices
 
 
-def append_slice(settings: Settings, *, days: int, seed: int, progress: Callable[[str, float], None]) -> SeedSummary:
-    """Insert, update and delete like ``days`` more days of a running shop."""
+def append_slice(
+    settings: Settings,
+    *,
+    days: int,
+    seed: int,
+    progress: Callable[[str, float], None],
+    until: datetime | None = None,
+) -> SeedSummary:
+    """Insert, update and delete like ``days`` more days of a running shop.
+
+    The slice starts after the shop's latest timestamp and ends ``days`` later,
+    but never after ``until`` (default: now) when the shop's clock is behind
+    it: a pipeline run "as of now" right after must see all of the new
+    activity, none of it in its future. Volumes scale with the real span.
+    """
     from tailor.source.generate import HISTORY_DAYS, SeedSummary
 
     started = time.perf_counter()
@@ -148,13 +162,17 @@ def append_slice(settings: Settings, *, days: int, seed: int, progress: Callable
         st = _state(conn)
         start = to_epoch(st["latest"]) + 1
         end = start + days * DAY
+        ceiling = to_epoch(until or datetime.now(UTC))
+        if start < ceiling < end:
+            end = ceiling
+        span_days = (end - start) / DAY
         catalog = build_catalog(start - HISTORY_DAYS * DAY)
         cal = Calendar(start - 2 * DAY, end + 2 * DAY)
         rng = np.random.default_rng([seed, int(st["customer"]), start])
         people, devices = _existing_people(conn, len(catalog.leaf_ids))
         existing = len(people)
-        n_new = max(1, round(existing * NEW_CUSTOMER_SHARE * days))
-        progress(f"generating {n_new:,} new customers and {days} day(s) of activity", 0.2)
+        n_new = max(1, round(existing * NEW_CUSTOMER_SHARE * span_days))
+        progress(f"generating {n_new:,} new customers and {span_days:.1f} day(s) of activity", 0.2)
         new_people, new_devices, tables, consents = build_people(
             rng, cal, catalog, n_new, start, end,
             first_customer_id=st["customer"] + 1, first_person_key=st["person"] + 1,
@@ -168,7 +186,7 @@ def append_slice(settings: Settings, *, days: int, seed: int, progress: Callable
         tables.update(activity)
         # a few people withdraw email consent in the preference centre
         granted = np.flatnonzero(people.mail_from < NEVER)
-        quit_ = rng.choice(granted, size=min(len(granted), max(1, round(existing * WITHDRAWAL_SHARE * days))), replace=False) if len(granted) else np.empty(0, np.int64)
+        quit_ = rng.choice(granted, size=min(len(granted), max(1, round(existing * WITHDRAWAL_SHARE * span_days))), replace=False) if len(granted) else np.empty(0, np.int64)
         quit_at = start + (rng.random(len(quit_)) * (end - start)).astype(np.int64)
         withdrawals = Consents(people.customer_id[quit_], np.zeros(len(quit_), np.int64), np.full(len(quit_), 2), np.full(len(quit_), 2), quit_at)
         tables["consents"] = Consents.concat([consents, unsubscribed, withdrawals]).table(ids.consent)
@@ -178,7 +196,7 @@ def append_slice(settings: Settings, *, days: int, seed: int, progress: Callable
             copy_into(conn, name, tables[name])
             inserted[name] = tables[name].num_rows
         progress("writing updates and deletes", 0.8)
-        updated, deleted = _mutations(conn, rng, people, start, end, days)
+        updated, deleted = _mutations(conn, rng, people, start, end, span_days)
         set_sequences(conn)
     progress("done", 1.0)
     return SeedSummary(
@@ -189,7 +207,7 @@ def append_slice(settings: Settings, *, days: int, seed: int, progress: Callable
 
 
 def _mutations(conn, rng: np.random.Generator, people: People, start: int, end: int,
-               days: int) -> tuple[dict[str, int], dict[str, int]]:
+               days: float) -> tuple[dict[str, int], dict[str, int]]:
     """Profile edits, order status progress and purging of stale abandoned carts."""
     n = len(people)
     k = min(n, max(1, round(n * PROFILE_EDIT_SHARE * days)))
