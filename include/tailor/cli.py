@@ -253,12 +253,14 @@ def bench(
 # Each area adds its own commands (keeps this file free of area logic).
 def _register_areas() -> None:
     from tailor.cdc import cli as cdc_cli
+    from tailor.cdc import connectors_cli
+    from tailor.collect import cli as collect_cli
     from tailor.export import cli as export_cli
     from tailor.quality import cli as quality_cli
     from tailor.source import cli as source_cli
     from tailor.transform import cli as transform_cli
 
-    for module in (source_cli, cdc_cli, transform_cli, quality_cli, export_cli):
+    for module in (source_cli, collect_cli, cdc_cli, connectors_cli, transform_cli, quality_cli, export_cli):
         module.register(app)
 
 
