@@ -206,6 +206,31 @@ def _print_demo_summary(summary) -> None:
     console.print("next: [italic]tailor seed && tailor run[/] adds a day of activity and flows it through incrementally")
 
 
+@app.command(
+    "airflow",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def airflow(ctx: typer.Context) -> None:
+    """Run the airflow CLI with Tailor's environment (e.g. 'tailor airflow standalone' for the UI)."""
+    import os
+    import subprocess
+
+    from tailor.db.connect import NotRunningError
+    from tailor.runner import airflow_bin, airflow_env, ensure_airflow_db
+
+    try:
+        env = airflow_env()
+        ensure_airflow_db()
+    except NotRunningError as exc:
+        fail(str(exc))
+    if not ctx.args:
+        console.print("usage: tailor airflow ARGS…  e.g. 'tailor airflow standalone', 'tailor airflow dags list'")
+        raise typer.Exit(2)
+    os.environ.update(env)
+    raise typer.Exit(subprocess.call([airflow_bin(), *ctx.args], env=env))
+
+
 @app.command("doctor")
 def doctor() -> None:
     """Check Python, Java, PostgreSQL and the pinned components; say how to fix what is missing."""

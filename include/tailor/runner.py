@@ -79,15 +79,17 @@ def ensure_airflow_db(settings: Settings | None = None) -> None:
     stamp = settings.airflow_home / ".migrated"
     if stamp.exists():
         return
-    result = subprocess.run(
-        [_airflow_bin(), "db", "migrate"], env=airflow_env(settings), capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise RunError(f"'airflow db migrate' failed:\n{result.stderr[-3000:]}")
+    env = airflow_env(settings)
+    # migrate, then serialize the DAGs so the CLI and UI list them before any
+    # DAG processor has run
+    for command in (["db", "migrate"], ["dags", "reserialize"]):
+        result = subprocess.run([airflow_bin(), *command], env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RunError(f"'airflow {' '.join(command)}' failed:\n{(result.stderr or result.stdout)[-3000:]}")
     stamp.touch()
 
 
-def _airflow_bin() -> str:
+def airflow_bin() -> str:
     candidate = Path(sys.executable).with_name("airflow")
     return str(candidate) if candidate.exists() else "airflow"
 
@@ -104,7 +106,7 @@ def run_dag(
     started = time.monotonic()
     with log_file.open("w") as log:
         proc = subprocess.run(
-            [_airflow_bin(), "dags", "test", dag_id, logical_date.isoformat()],
+            [airflow_bin(), "dags", "test", dag_id, logical_date.isoformat()],
             env=airflow_env(settings),
             stdout=log,
             stderr=subprocess.STDOUT,
