@@ -30,8 +30,9 @@ from typing import Any
 
 import psycopg
 
+from tailor.cdc.connector import SLOT_NAME
 from tailor.cdc.runs import CaptureResult, close_abandoned, finish_run, start_run
-from tailor.cdc.slot import current_lsn
+from tailor.cdc.slot import current_lsn, slot_status
 from tailor.config import Settings, get_settings
 from tailor.db.connect import connect, database_url
 
@@ -102,6 +103,14 @@ def _result_from(line: dict[str, Any], result: CaptureResult) -> None:
         "first_lsn",
         "last_lsn",
         "lag_bytes",
+        "retained_wal_bytes",
+        "heartbeats",
+        "signals",
+        "captured_through",
+        "peak_rss_mb",
+        "handler_s",
+        "land_s",
+        "data_s",
         "jvm",
         "jvm_start_s",
         "stop_reason",
@@ -120,19 +129,31 @@ def run_capture(
     max_seconds: float | None = 120,
     until_caught_up: bool = True,
     progress: ProgressCallback | None = None,
+    *,
+    continuous: bool = False,
+    stop: threading.Event | None = None,
+    overrides: dict[str, str] | None = None,
+    bare: bool = False,
 ) -> CaptureResult:
     """Capture changes until caught up with the source (or ``max_seconds``).
 
-    ``until_caught_up=False`` with ``max_seconds=None`` runs until interrupted
-    (``--continuous``). Raises :class:`CaptureError` if the run failed (after
-    recording it in ``raw.cdc_runs``) and :class:`CaptureBusyError` if another
-    capture is running.
+    ``continuous=True`` (or ``until_caught_up=False``) keeps streaming, landing
+    batches as they arrive, until SIGTERM/Ctrl-C, ``stop`` is set, or
+    ``max_seconds`` (``None``: no bound). Every way of stopping is clean: the
+    worker lands the batch in hand, commits its offsets and reports.
+    ``overrides`` are Debezium properties for this run (tests, benchmark);
+    ``bare`` runs the engine with a do-nothing handler (benchmark baseline).
+    Raises :class:`CaptureError` if the run failed (after recording it in
+    ``raw.cdc_runs``) and :class:`CaptureBusyError` if another capture is running.
     """
+    if continuous:
+        until_caught_up = False
     settings = settings or get_settings()
     started = time.monotonic()
     started_at = datetime.now(UTC)
     with _capture_lock(settings):
         with connect("shop", settings) as shop:
+            _wait_for_slot(shop, (overrides or {}).get("slot.name", SLOT_NAME))
             target = current_lsn(shop)
         with connect("warehouse", settings) as warehouse:
             close_abandoned(warehouse)
@@ -143,8 +164,12 @@ def run_capture(
             command += ["--max-seconds", str(max_seconds)]
         if not until_caught_up:
             command.append("--continuous")
+        if bare:
+            command.append("--bare")
+        for key, value in (overrides or {}).items():
+            command += ["--set", f"{key}={value}"]
         try:
-            stderr_tail = _run_worker(command, settings, max_seconds, result, progress)
+            stderr_tail = _run_worker(command, settings, max_seconds, result, progress, stop)
         finally:
             result.duration_s = round(time.monotonic() - started, 3)
             if result.status != "succeeded" and not result.error:
@@ -161,12 +186,56 @@ def run_capture(
     return result
 
 
+def _wait_for_slot(shop: psycopg.Connection, slot_name: str, timeout_s: float = 15.0) -> None:
+    """Give a killed predecessor's walsender a moment to let go of the slot.
+
+    We hold the capture lock, so an active slot belongs to a process that is
+    gone (a crashed worker) or to something outside Tailor. PostgreSQL frees
+    it within moments of the connection dropping; Debezium itself would only
+    retry after 10 s.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = slot_status(shop, slot_name)
+        if not status.exists or not status.active:
+            return
+        time.sleep(0.2)
+    log.warning(
+        "replication slot %s is still in use by another process; "
+        "the capture will retry (see pg_stat_replication)",
+        slot_name,
+    )
+
+
+@contextlib.contextmanager
+def _forward_sigterm(proc: subprocess.Popen[str]) -> Iterator[None]:
+    """SIGTERM to this process (a scheduler stopping a task) stops the worker cleanly.
+
+    Only possible in the main thread; elsewhere the caller stops the run
+    through ``stop`` (or the worker notices its parent is gone).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(_signum: int, _frame: Any) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_worker(
     command: list[str],
     settings: Settings,
     max_seconds: float | None,
     result: CaptureResult,
     progress: ProgressCallback | None,
+    stop: threading.Event | None = None,
 ) -> list[str]:
     """Run the child, relay progress, fill ``result``; returns the stderr tail."""
     proc = subprocess.Popen(
@@ -188,6 +257,16 @@ def _run_worker(
 
     reader = threading.Thread(target=read_stderr, name="cdc-worker-stderr", daemon=True)
     reader.start()
+    if stop is not None:
+
+        def stop_on_request() -> None:
+            while proc.poll() is None:
+                if stop.wait(0.2):
+                    if proc.poll() is None:
+                        proc.send_signal(signal.SIGTERM)
+                    return
+
+        threading.Thread(target=stop_on_request, name="cdc-worker-stop", daemon=True).start()
     watchdog: threading.Timer | None = None
     if max_seconds is not None:
         watchdog = threading.Timer(max_seconds + SHUTDOWN_GRACE_S, _kill, args=(proc,))
@@ -212,32 +291,33 @@ def _run_worker(
             progress(line)
 
     interrupted = False
-    try:
-        assert proc.stdout is not None
-        while True:
-            try:
-                for raw in proc.stdout:
-                    handle(raw)
-                break
-            except KeyboardInterrupt:
-                # Ctrl-C: ask the worker to stop the engine cleanly (it lands
-                # what it has and commits offsets), keep reading its result.
-                if interrupted:
-                    _kill(proc)
-                    raise
-                interrupted = True
+    with _forward_sigterm(proc):
+        try:
+            assert proc.stdout is not None
+            while True:
+                try:
+                    for raw in proc.stdout:
+                        handle(raw)
+                    break
+                except KeyboardInterrupt:
+                    # Ctrl-C: ask the worker to stop the engine cleanly (it lands
+                    # what it has and commits offsets), keep reading its result.
+                    if interrupted:
+                        _kill(proc)
+                        raise
+                    interrupted = True
+                    proc.send_signal(signal.SIGTERM)
+            returncode = proc.wait()
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            if proc.poll() is None:  # we are being interrupted: let the worker stop cleanly
                 proc.send_signal(signal.SIGTERM)
-        returncode = proc.wait()
-    finally:
-        if watchdog is not None:
-            watchdog.cancel()
-        if proc.poll() is None:  # we are being interrupted: let the worker stop cleanly
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                _kill(proc)
-        reader.join(timeout=5)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    _kill(proc)
+            reader.join(timeout=5)
     if not got_result or returncode != 0:
         result.status = "failed"
         if not result.error:

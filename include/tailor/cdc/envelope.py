@@ -10,22 +10,40 @@ What comes out of a record:
 * a tombstone (null value after a delete, for Kafka log compaction): skipped,
   counted — it carries nothing the delete event did not;
 * a heartbeat (topic ``__debezium-heartbeat.*``): skipped, counted — it only
-  moves offsets forward.
+  moves offsets forward;
+* a change of Debezium's own tables in the shop (``debezium_heartbeat``, written
+  by ``heartbeat.action.query``; ``debezium_signal``, the signal channel): a
+  :class:`ControlRow` — not shop data, never landed, but its position tells
+  how far the stream has got.
 
 A record that is none of these is a bug upstream, not "bad input": it raises
 :class:`EnvelopeError` so the batch does not land and its offsets do not move.
+
+Speed: the row images (``before``/``after``) are kept as the raw JSON text
+Debezium produced (``msgspec.Raw``): landing copies them to the warehouse as
+they are, so a record is decoded once, shallowly, and never re-encoded (except
+for tables with ``date`` columns, see :func:`_fix_dates`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import msgspec
+
 OPS = frozenset("cudrt")
+HEARTBEAT_TABLE = "debezium_heartbeat"
+SIGNAL_TABLE = "debezium_signal"
+CONTROL_TABLES = frozenset((HEARTBEAT_TABLE, SIGNAL_TABLE))
+UNAVAILABLE_VALUE = "__debezium_unavailable_value"
+
+_NULL = b"null"
+_decode_json = msgspec.json.Decoder()
+_encode_json = msgspec.json.Encoder()
 
 
 class EnvelopeError(ValueError):
@@ -39,24 +57,108 @@ class Skipped(Enum):
     HEARTBEAT = "heartbeat"
 
 
+class _Source(msgspec.Struct, kw_only=True):
+    lsn: int | None = None
+    txId: int | None = None
+    ts_ms: int | None = None
+    ts_us: int | None = None
+    table: str | None = None
+    snapshot: str | None = None
+
+
+class _Envelope(msgspec.Struct, kw_only=True):
+    op: str | None = None
+    source: _Source | None = None
+    before: msgspec.Raw = msgspec.Raw(_NULL)
+    after: msgspec.Raw = msgspec.Raw(_NULL)
+    ts_ms: int | None = None
+    ts_us: int | None = None
+    schema: msgspec.Raw = msgspec.Raw(_NULL)
+    payload: msgspec.Raw = msgspec.Raw(_NULL)
+
+
+_decode_envelope = msgspec.json.Decoder(_Envelope)
+
+
+def _raw(value: msgspec.Raw) -> bytes | None:
+    data = bytes(value)
+    return None if data == _NULL else data
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeRow:
-    """One row of ``raw.cdc_events`` (``landed_at`` is set by the database)."""
+    """One row of ``raw.cdc_events`` (``landing_id``/``landed_at`` are set by the database).
+
+    ``pk_json``/``before_json``/``after_json`` are JSON texts (UTF-8 bytes), as
+    Debezium wrote them; ``pk``/``before``/``after`` decode them for readers.
+    """
 
     source_table: str
     op: str
-    pk: dict[str, Any]
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    pk_json: bytes
+    before_json: bytes | None
+    after_json: bytes | None
     source_lsn: int
     tx_id: int | None
     source_ts: datetime | None
     captured_at: datetime
     snapshot: str | None = None  # Debezium's source.snapshot marker ('first', 'last', ...)
 
+    @classmethod
+    def of(
+        cls,
+        source_table: str,
+        op: str,
+        pk: dict[str, Any],
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        source_lsn: int,
+        tx_id: int | None,
+        source_ts: datetime | None,
+        captured_at: datetime,
+        snapshot: str | None = None,
+    ) -> ChangeRow:
+        """A row from decoded values (tests, importers); the engine path keeps raw JSON."""
+        return cls(
+            source_table,
+            op,
+            _encode_json.encode(pk),
+            None if before is None else _encode_json.encode(before),
+            None if after is None else _encode_json.encode(after),
+            source_lsn,
+            tx_id,
+            source_ts,
+            captured_at,
+            snapshot,
+        )
+
+    @property
+    def pk(self) -> dict[str, Any]:
+        return _decode_json.decode(self.pk_json)
+
+    @property
+    def before(self) -> dict[str, Any] | None:
+        return None if self.before_json is None else _decode_json.decode(self.before_json)
+
+    @property
+    def after(self) -> dict[str, Any] | None:
+        return None if self.after_json is None else _decode_json.decode(self.after_json)
+
     @property
     def is_snapshot(self) -> bool:
+        """Part of an initial snapshot (an incremental snapshot's reads stream with changes)."""
         return self.snapshot not in (None, "false", "incremental")
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRow:
+    """A change of Debezium's own tables: read and counted, never landed."""
+
+    table: str  # HEARTBEAT_TABLE | SIGNAL_TABLE
+    op: str
+    source_lsn: int
+    source_ts: datetime | None
+    signal_type: str | None = None  # the signal row's `type` ('execute-snapshot', ...)
 
 
 def _from_epoch(micros: int | None, millis: int | None) -> datetime | None:
@@ -67,34 +169,43 @@ def _from_epoch(micros: int | None, millis: int | None) -> datetime | None:
     return None
 
 
-def _fix_dates(row: dict[str, Any] | None, date_fields: Iterable[str]) -> dict[str, Any] | None:
-    """'1990-05-17Z' -> '1990-05-17'.
+def _fix_dates(image: bytes | None, date_fields: Iterable[str]) -> bytes | None:
+    """'1990-05-17Z' -> '1990-05-17' in the named fields of a row image.
 
     Debezium's ``isostring`` mode writes dates with a zone designator, which
     casts in Postgres but is not the plain ISO date the warehouse contract
     promises (and other readers choke on). Only fields the record's schema says
     are dates are touched, so a text column holding such a string is left alone.
     """
-    if row is None:
+    if image is None:
         return None
+    row = _decode_json.decode(image)
+    changed = False
     for name in date_fields:
         value = row.get(name)
         if isinstance(value, str) and value.endswith("Z"):
             row[name] = value[:-1]
-    return row
+            changed = True
+    return _encode_json.encode(row) if changed else image
 
 
 def is_heartbeat(destination: str) -> bool:
     return destination.startswith("__debezium-heartbeat")
 
 
+def control_table(destination: str) -> str | None:
+    """``debezium_heartbeat``/``debezium_signal`` for their topics, else ``None``."""
+    table = destination.rsplit(".", 1)[-1]
+    return table if table in CONTROL_TABLES else None
+
+
 def parse_record(
     destination: str,
-    key: str | None,
-    value: str | None,
+    key: str | bytes | None,
+    value: str | bytes | None,
     date_fields: Iterable[str] = (),
-) -> ChangeRow | Skipped:
-    """One engine record -> a landing row, or the reason it lands nothing.
+) -> ChangeRow | ControlRow | Skipped:
+    """One engine record -> a landing row, a control row, or the reason it lands nothing.
 
     ``date_fields`` are the columns of this table that are SQL ``date``s (the
     worker reads them from the record's Connect schema).
@@ -104,37 +215,49 @@ def parse_record(
     if value is None:
         return Skipped.TOMBSTONE
     try:
-        envelope = json.loads(value)
-        pk = json.loads(key) if key is not None else {}
-    except json.JSONDecodeError as exc:
+        envelope = _decode_envelope.decode(value)
+    except msgspec.ValidationError as exc:  # JSON, but not shaped like an envelope
+        raise EnvelopeError(
+            f"record for {destination} has no Debezium envelope ({exc}): {str(value)[:200]}"
+        ) from exc
+    except msgspec.DecodeError as exc:
         raise EnvelopeError(f"record for {destination} is not JSON: {exc}") from exc
-    if not isinstance(envelope, dict):
-        raise EnvelopeError(f"record for {destination} is not an object: {value[:200]}")
-    if "payload" in envelope and "schema" in envelope:
+    if _raw(envelope.payload) is not None and _raw(envelope.schema) is not None:
         raise EnvelopeError(
             f"record for {destination} carries a Connect schema: the engine must run with "
             "value.converter.schemas.enable=false (see tailor.cdc.connector)"
         )
-    op = envelope.get("op")
-    source = envelope.get("source")
-    if op not in OPS or not isinstance(source, dict):
+    op, source = envelope.op, envelope.source
+    if op not in OPS or source is None:
         raise EnvelopeError(f"record for {destination} has no Debezium envelope (op={op!r})")
-    lsn = source.get("lsn")
-    if lsn is None:
+    if source.lsn is None:
         raise EnvelopeError(f"record for {destination} has no source.lsn; is it from PostgreSQL?")
-    table = source.get("table") or destination.rsplit(".", 1)[-1]
-    captured = _from_epoch(envelope.get("ts_us"), envelope.get("ts_ms"))
+    table = source.table or destination.rsplit(".", 1)[-1]
+    source_ts = _from_epoch(source.ts_us, source.ts_ms)
+    if table in CONTROL_TABLES:
+        after = _raw(envelope.after)
+        signal_type = None
+        if table == SIGNAL_TABLE and after is not None:
+            signal_type = _decode_json.decode(after).get("type")
+        return ControlRow(table, op, int(source.lsn), source_ts, signal_type)
+    captured = _from_epoch(envelope.ts_us, envelope.ts_ms)
     if captured is None:
         raise EnvelopeError(f"record for {destination} has no ts_ms")
+    pk_json = b"{}" if key is None else (key.encode() if isinstance(key, str) else bytes(key))
+    if not pk_json.startswith(b"{"):
+        pk_json = b'{"key":' + pk_json + b"}"
+    before, after = _raw(envelope.before), _raw(envelope.after)
+    if date_fields:
+        before, after = _fix_dates(before, date_fields), _fix_dates(after, date_fields)
     return ChangeRow(
         source_table=table,
         op=op,
-        pk=pk if isinstance(pk, dict) else {"key": pk},
-        before=_fix_dates(envelope.get("before"), date_fields),
-        after=_fix_dates(envelope.get("after"), date_fields),
-        source_lsn=int(lsn),
-        tx_id=source.get("txId"),
-        source_ts=_from_epoch(source.get("ts_us"), source.get("ts_ms")),
+        pk_json=pk_json,
+        before_json=before,
+        after_json=after,
+        source_lsn=int(source.lsn),
+        tx_id=source.txId,
+        source_ts=source_ts,
         captured_at=captured,
-        snapshot=str(source["snapshot"]) if source.get("snapshot") is not None else None,
+        snapshot=source.snapshot,
     )

@@ -33,6 +33,14 @@ class CaptureResult:
     last_lsn: int | None = None
     target_lsn: int | None = None
     lag_bytes: int | None = None
+    retained_wal_bytes: int | None = None
+    heartbeats: int = 0
+    signals: int = 0
+    captured_through: float | None = None  # epoch s: source commit time of the last record
+    peak_rss_mb: float | None = None
+    handler_s: float | None = None  # worker time spent parsing + landing
+    land_s: float | None = None  # of which in the landing transaction
+    data_s: float | None = None  # first to last landed batch
     duration_s: float = 0.0
     jvm_start_s: float | None = None
     jvm: str | None = None
@@ -76,6 +84,12 @@ def start_run(conn: psycopg.Connection, started_at: datetime, target_lsn: int | 
 
 
 def finish_run(conn: psycopg.Connection, result: CaptureResult) -> None:
+    """Record the run's outcome and its lag (what the freshness checks read).
+
+    ``lag_bytes``/``retained_wal_bytes`` come from the slot at the end of the
+    run; ``captured_through`` is the source commit time of the last change or
+    heartbeat landed (a quiet shop still moves it forward through heartbeats).
+    """
     details = {
         "per_table": result.per_table,
         "tombstones_skipped": result.tombstones_skipped,
@@ -84,13 +98,18 @@ def finish_run(conn: psycopg.Connection, result: CaptureResult) -> None:
         "duration_s": round(result.duration_s, 3),
         "jvm_start_s": result.jvm_start_s,
         "jvm": result.jvm,
+        "peak_rss_mb": result.peak_rss_mb,
+        "handler_s": result.handler_s,
+        "land_s": result.land_s,
+        "data_s": result.data_s,
     }
     conn.execute(
         """
         update raw.cdc_runs
         set finished_at = clock_timestamp(), status = %s, events_landed = %s,
             duplicates_skipped = %s, first_lsn = %s, last_lsn = %s, lag_bytes = %s,
-            error = %s, details = %s::jsonb
+            error = %s, details = %s::jsonb, retained_wal_bytes = %s,
+            captured_through = to_timestamp(%s), heartbeats = %s, signals = %s
         where run_id = %s
         """,
         (
@@ -102,6 +121,10 @@ def finish_run(conn: psycopg.Connection, result: CaptureResult) -> None:
             result.lag_bytes,
             result.error,
             json.dumps(details),
+            result.retained_wal_bytes,
+            result.captured_through,
+            result.heartbeats,
+            result.signals,
             result.run_id,
         ),
     )
@@ -112,7 +135,8 @@ def last_run(conn: psycopg.Connection) -> dict[str, Any] | None:
     cur = conn.execute(
         """
         select run_id, status, started_at, finished_at, events_landed, duplicates_skipped,
-               first_lsn, last_lsn, target_lsn, lag_bytes, error, details
+               first_lsn, last_lsn, target_lsn, lag_bytes, retained_wal_bytes,
+               captured_through, heartbeats, signals, error, details
         from raw.cdc_runs where connector = %s order by run_id desc limit 1
         """,
         (CONNECTOR_NAME,),

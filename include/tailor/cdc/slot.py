@@ -24,6 +24,7 @@ class SlotStatus:
     exists: bool
     active: bool = False
     confirmed_flush_lsn: int | None = None
+    restart_lsn: int | None = None  # the oldest WAL the slot still needs
     sent_lsn: int | None = None  # how far the walsender has decoded, while streaming
     current_lsn: int = 0
 
@@ -34,8 +35,15 @@ class SlotStatus:
             return None
         return max(0, self.current_lsn - self.confirmed_flush_lsn)
 
+    @property
+    def retained_bytes(self) -> int | None:
+        """WAL kept on disk for the slot: ``pg_current_wal_lsn() - restart_lsn``."""
+        if self.restart_lsn is None:
+            return None
+        return max(0, self.current_lsn - self.restart_lsn)
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "lag_bytes": self.lag_bytes}
+        return {**asdict(self), "lag_bytes": self.lag_bytes, "retained_bytes": self.retained_bytes}
 
 
 def lsn_text(lsn: int | None) -> str:
@@ -57,6 +65,7 @@ def slot_status(conn: psycopg.Connection, slot_name: str = SLOT_NAME) -> SlotSta
         """
         select s.active,
                pg_wal_lsn_diff(s.confirmed_flush_lsn, '0/0')::bigint,
+               pg_wal_lsn_diff(s.restart_lsn, '0/0')::bigint,
                pg_wal_lsn_diff(r.sent_lsn, '0/0')::bigint,
                pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint
         from pg_replication_slots s
@@ -67,12 +76,13 @@ def slot_status(conn: psycopg.Connection, slot_name: str = SLOT_NAME) -> SlotSta
     ).fetchone()
     if row is None:
         return SlotStatus(slot_name=slot_name, exists=False, current_lsn=current_lsn(conn))
-    active, confirmed, sent, current = row
+    active, confirmed, restart, sent, current = row
     return SlotStatus(
         slot_name=slot_name,
         exists=True,
         active=bool(active),
         confirmed_flush_lsn=confirmed,
+        restart_lsn=restart,
         sent_lsn=sent,
         current_lsn=current,
     )

