@@ -1,0 +1,2 @@
+-- The warehouse server also holds Airflow's metadata database.
+create database airflow;
