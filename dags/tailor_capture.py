@@ -11,8 +11,10 @@ retry or a crash at any moment neither loses nor duplicates a change.
 
 **Produces**: the `raw` Asset, which triggers `tailor_transform`.
 
-**Notes**: `TAILOR_CAPTURE_MAX_SECONDS` bounds a run (default 300). In production
-the same landing code consumes from Kafka Connect instead (see README).
+**Notes**: `TAILOR_CAPTURE_MAX_SECONDS` bounds a run (default 300). With
+`TAILOR_KAFKA_BOOTSTRAP_SERVERS` set (production), the task consumes the change
+topics Debezium writes from Kafka Connect instead, landing them with the same
+code and committing Kafka offsets only after each landing commits.
 """
 
 from __future__ import annotations
@@ -38,9 +40,17 @@ from tailor.orchestration import DAG_DEFAULTS, RAW
 def tailor_capture():
     @task(outlets=[RAW], execution_timeout=timedelta(minutes=20))
     def capture_changes() -> dict:
-        from tailor.cdc.capture import run_capture
+        from dataclasses import asdict
 
         max_seconds = float(os.environ.get("TAILOR_CAPTURE_MAX_SECONDS", "300"))
+        bootstrap = os.environ.get("TAILOR_KAFKA_BOOTSTRAP_SERVERS")
+        if bootstrap:  # production: Debezium runs in Kafka Connect
+            from tailor.cdc.kafka_source import capture_from_kafka
+
+            result = capture_from_kafka(bootstrap_servers=bootstrap, max_seconds=max_seconds)
+            return {k: v for k, v in asdict(result).items() if k not in ("targets", "committed")}
+        from tailor.cdc.capture import run_capture
+
         return run_capture(max_seconds=max_seconds, until_caught_up=True).as_dict()
 
     capture_changes()

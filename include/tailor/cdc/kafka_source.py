@@ -41,6 +41,7 @@ import psycopg
 from tailor.cdc.connector import load_definition
 from tailor.cdc.envelope import ChangeRow, Skipped, parse_record
 from tailor.cdc.landing import land_batch
+from tailor.config import Settings
 
 KAFKA_OFFSETS_CONNECTOR = "tailor-kafka"  # raw.cdc_offsets rows of this path
 OFFSET_INVALID = -1001  # librdkafka's "no committed offset"
@@ -257,3 +258,19 @@ def run_kafka_capture(
     finally:
         consumer.close()
     return result
+
+
+def capture_from_kafka(
+    settings: Settings | None = None, *, bootstrap_servers: str, max_seconds: float = 300.0
+) -> KafkaCaptureResult:
+    """The capture task's production path: a consumer and connections from settings."""
+    from tailor.config import get_settings
+    from tailor.db.connect import connect, database_url
+
+    settings = settings or get_settings()
+    with connect("shop", settings) as shop:
+        date_fields = shop_date_columns(shop)
+    with psycopg.connect(database_url("warehouse", settings), autocommit=True) as warehouse:
+        return run_kafka_capture(
+            make_consumer(bootstrap_servers), warehouse, date_fields=date_fields, max_seconds=max_seconds
+        )

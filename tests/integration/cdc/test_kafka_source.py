@@ -315,3 +315,22 @@ def test_caller_transaction_is_refused(pg) -> None:
 
     with psycopg.connect(database_url("warehouse", pg)) as conn, pytest.raises(KafkaCaptureError):
         run_kafka_capture(FakeConsumer(FakeBroker()), conn, date_fields={})
+
+
+def test_capture_task_entry_point_uses_settings(pg, recorded, warehouse, monkeypatch) -> None:
+    """capture_from_kafka: what the DAG calls when TAILOR_KAFKA_BOOTSTRAP_SERVERS is set."""
+    from tailor.cdc import kafka_source
+
+    broker = broker_with(recorded)
+    made: list[str] = []
+
+    def fake_consumer(bootstrap_servers: str, *args: Any, **kwargs: Any) -> FakeConsumer:
+        made.append(bootstrap_servers)
+        return FakeConsumer(broker)
+
+    monkeypatch.setattr(kafka_source, "make_consumer", fake_consumer)
+    result = kafka_source.capture_from_kafka(pg, bootstrap_servers="kafka:9092", max_seconds=30)
+    assert made == ["kafka:9092"]
+    assert result.stop_reason == "caught_up"
+    assert result.events_landed == 7
+    assert len(landed(warehouse)) == 7
