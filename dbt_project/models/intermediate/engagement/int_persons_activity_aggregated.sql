@@ -1,7 +1,7 @@
 -- Web and email activity per person in the activity window before as_of
 -- (var activity_window_days), plus the last time we saw them at all.
--- Only identified web events count until identity resolution links
--- anonymous ids to people.
+-- Web events include anonymous ones stitched to a customer through their
+-- anonymous id or device (int_web_events_stitched).
 with
 
 customers as (
@@ -12,7 +12,7 @@ customers as (
 
 web_events as (
 
-    select * from {{ ref('stg_shop__web_events') }}
+    select * from {{ ref('int_web_events_stitched') }}
     where customer_id is not null
         and occurred_at <= {{ as_of() }}
 

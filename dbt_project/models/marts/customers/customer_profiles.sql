@@ -20,6 +20,12 @@ activity as (
 
 ),
 
+traits as (
+
+    select * from {{ ref('int_persons_traits_merged') }}
+
+),
+
 consents as (
 
     select * from {{ ref('int_consents_current') }}
@@ -104,12 +110,13 @@ final as (
         persons.primary_customer_id,
         persons.person_record_count,
 
-        -- demographics
-        persons.first_name,
-        persons.last_name,
+        -- demographics (the shop's record first, then identify traits)
+        coalesce(persons.first_name, traits.trait_first_name) as first_name,
+        coalesce(persons.last_name, traits.trait_last_name) as last_name,
         persons.city,
         persons.country,
-        persons.timezone,
+        coalesce(persons.timezone, traits.context_timezone) as timezone,
+        traits.language,
         persons.gender,
         case
             when persons.birth_date is null then 'unknown'
@@ -160,6 +167,12 @@ final as (
             '-infinity'::timestamptz
         ), '-infinity'::timestamptz) as last_activity_at,
 
+        -- contextual and progressive profiling (collector)
+        traits.last_device_type,
+        traits.last_os,
+        coalesce(traits.traits, '{}'::jsonb) as traits,
+        traits.traits_updated_at,
+
         -- consent
         coalesce(person_consent.is_granted, false) as email_marketing_consent,
 
@@ -175,6 +188,8 @@ final as (
         on persons.person_id = activity.person_id
     left join person_consent
         on persons.person_id = person_consent.person_id
+    left join traits
+        on persons.person_id = traits.person_id
 
 )
 

@@ -4,7 +4,9 @@
 --
 -- can_email needs a valid email, the latest email_marketing decision across
 -- the person's records to be 'granted', and no bounce, unsubscribe or spam
--- report for that email since that grant.
+-- report for that email since that grant, whether it came through CDC
+-- (shop email_events) or straight from the collector's ESP webhooks
+-- (exports.suppressions, written the moment the webhook arrives).
 {{ config(materialized='view') }}
 
 with
@@ -27,8 +29,14 @@ consents as (
 
 email_events as (
 
-    select * from {{ ref('stg_shop__email_events') }}
+    select email_normalized, event_type, occurred_at
+    from {{ ref('stg_shop__email_events') }}
     where is_suppression_signal
+
+    union all
+
+    select email_normalized, reason as event_type, suppressed_at as occurred_at
+    from {{ ref('stg_exports__suppressions') }}
 
 ),
 

@@ -28,6 +28,11 @@ renamed as (
         {{ cdc_field('timezone') }} as timezone,
         {{ cdc_jsonb('properties') }} as properties,
 
+        -- collector (tailor.collect) facts about the call, null for other writers
+        {{ cdc_jsonb('properties') }} -> '_tailor' ->> 'type' as call_type,
+        {{ cdc_jsonb('properties') }} -> '_tailor' ->> 'user_id' as user_id,
+        {{ cdc_jsonb('properties') }} -> '_tailor' ->> 'source_kind' as source_kind,
+
         -- timestamps
         {{ cdc_field('occurred_at', 'timestamptz') }} as occurred_at,
         {{ cdc_field('received_at', 'timestamptz') }} as received_at,

@@ -1,0 +1,25 @@
+-- Current state of shop.anonymous_ids, rebuilt from the CDC change log.
+with
+
+source as (
+
+    {{ cdc_current_state('anonymous_ids') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        {{ cdc_field('anonymous_id') }} as anonymous_id,
+        {{ cdc_field('device_id') }} as device_id,
+
+        -- timestamps
+        {{ cdc_field('first_seen_at', 'timestamptz') }} as first_seen_at,
+        _landed_at
+
+    from source
+
+)
+
+select * from renamed
