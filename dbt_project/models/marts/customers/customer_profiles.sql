@@ -26,10 +26,9 @@ traits as (
 
 ),
 
-consents as (
+person_consent as (
 
-    select * from {{ ref('int_consents_current') }}
-    where purpose = 'email_marketing'
+    select * from {{ ref('int_persons_email_consent') }}
 
 ),
 
@@ -70,20 +69,6 @@ persons as (
     inner join person_records
         on primary_record.person_id = person_records.person_id
     where primary_record.is_primary_record
-
-),
-
--- the person's latest email_marketing decision across all their records
-person_consent as (
-
-    select distinct on (customers.person_id)
-        customers.person_id,
-        consents.is_granted,
-        consents.recorded_at
-    from consents
-    inner join customers
-        on consents.customer_id = customers.customer_id
-    order by customers.person_id, consents.recorded_at desc, consents.is_granted asc
 
 ),
 

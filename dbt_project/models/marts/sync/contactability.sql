@@ -20,13 +20,6 @@ customers as (
 
 ),
 
-consents as (
-
-    select * from {{ ref('stg_shop__consents') }}
-    where purpose = 'email_marketing'
-
-),
-
 email_events as (
 
     select email_normalized, event_type, occurred_at
@@ -53,15 +46,7 @@ persons as (
 
 latest_consent as (
 
-    select distinct on (customers.person_id)
-        customers.person_id,
-        consents.status,
-        consents.is_granted,
-        consents.recorded_at
-    from consents
-    inner join customers
-        on consents.customer_id = customers.customer_id
-    order by customers.person_id, consents.recorded_at desc, consents.is_granted asc
+    select * from {{ ref('int_persons_email_consent') }}
 
 ),
 
