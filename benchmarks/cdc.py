@@ -9,7 +9,10 @@ shop, warehouse and slot are never touched. Steps:
 2. write ``size`` changes to ``email_events`` (60% inserts, 35% updates,
    5% deletes; transactions of 100 changes);
 3. **bare**: the same engine and properties with a do-nothing handler and an
-   in-memory offset store (``bare_engine_eps``);
+   in-memory offset store (``bare_engine_eps``). The handler takes the
+   records over exactly as the landing one does (one bulk read of the batch's
+   strings, one ``markProcessed`` call, :mod:`tailor.cdc.engine_batch`) and
+   then does nothing: what is measured is the engine plus the hand-over;
 4. **landed**: the real capture into the bench warehouse (``landed_eps``).
    Both rates are changes over the time from the first to the last batch the
    handler saw (JVM start and connection excluded), so ``landed_vs_bare`` is
@@ -19,6 +22,10 @@ shop, warehouse and slot are never touched. Steps:
    ``source.ts``) to the row written in raw (``landed_at``).
 
 ``peak_rss_mb`` is the worker process's peak resident memory (JVM + Python).
+``handler_s`` / ``read_s`` / ``land_s`` and ``*_cpu_s`` say where the landed
+run's time went (reading from Java; encoding + COPY, which overlap; worker CPU).
+The machine is shared: note ``uptime`` with each run and compare runs made
+under the same load.
 """
 
 from __future__ import annotations
@@ -149,7 +156,10 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
             },
         )
         bare_eps = changes / bare.data_s if bare.data_s else 0.0
-        progress(f"bare: {bare_eps:,.0f} changes/s over {bare.data_s:.1f} s")
+        progress(
+            f"bare: {bare_eps:,.0f} changes/s over {bare.data_s:.1f} s "
+            f"(reading {bare.read_s:.1f} s; worker CPU {bare.cpu_s:.1f} s)"
+        )
 
         progress("landed capture")
         landed = run_capture(
@@ -159,7 +169,8 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
         progress(
             f"landed: {landed.events_landed:,} events, {landed_eps:,.0f} changes/s over "
             f"{landed.data_s:.1f} s (handler busy {landed.handler_s:.1f} s, "
-            f"of which landing {landed.land_s:.1f} s)"
+            f"of which reading {landed.read_s:.1f} s, landing {landed.land_s:.1f} s; "
+            f"worker CPU {landed.cpu_s:.1f} s)"
         )
 
         progress(f"latency: continuous capture, writer at {LATENCY_RATE:,} changes/s")
@@ -216,6 +227,11 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
         "landed_events": landed.events_landed,
         "tombstones_skipped": landed.tombstones_skipped,
         "handler_busy_share": round(landed.handler_s / landed.data_s, 3) if landed.data_s else None,
+        "handler_s": landed.handler_s,
+        "read_s": landed.read_s,
+        "land_s": landed.land_s,
+        "bare_cpu_s": bare.cpu_s,
+        "landed_cpu_s": landed.cpu_s,
         "p50_latency_ms": round(float(p50 or 0), 1),
         "p95_latency_ms": round(float(p95 or 0), 1),
         "max_latency_ms": round(float(p_max or 0), 1),

@@ -110,6 +110,8 @@ def _result_from(line: dict[str, Any], result: CaptureResult) -> None:
         "peak_rss_mb",
         "handler_s",
         "land_s",
+        "read_s",
+        "cpu_s",
         "data_s",
         "jvm",
         "jvm_start_s",

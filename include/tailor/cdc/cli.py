@@ -88,29 +88,47 @@ def register(app: typer.Typer) -> None:
 
     @cdc_app.command("status")
     def status() -> None:
-        """The replication slot (active, confirmed position, lag) and the last capture run."""
-        from tailor.cdc.runs import last_run
-        from tailor.cdc.slot import lsn_text, slot_status
-        from tailor.db.connect import NotRunningError, connect
+        """Slot lag and retained WAL, last captured position and time, events per table."""
+        from datetime import UTC, datetime
+
+        from tailor.cdc.slot import lsn_text
+        from tailor.cdc.status import capture_status
+        from tailor.db.connect import NotRunningError
 
         try:
-            with connect("shop") as shop:
-                slot = slot_status(shop)
-            with connect("warehouse") as warehouse:
-                run = last_run(warehouse)
+            state = capture_status()
         except NotRunningError as exc:
             fail(str(exc))
             return
+        slot, run = state.slot, state.last_run
+
+        def ago(moment: datetime | None) -> str:
+            if moment is None:
+                return "-"
+            seconds = (datetime.now(UTC) - moment).total_seconds()
+            return f"{moment:%Y-%m-%d %H:%M:%S %Z} ({seconds:,.0f} s ago)"
+
         table = Table(show_header=False, box=None)
         table.add_row(
             "[bold]slot[/]",
             slot.slot_name if slot.exists else f"{slot.slot_name} (not created yet)",
         )
         if slot.exists:
-            table.add_row("[bold]active[/]", "yes" if slot.active else "no")
+            table.add_row("[bold]active[/]", "yes (a capture is running)" if slot.active else "no")
             table.add_row("[bold]confirmed_flush_lsn[/]", lsn_text(slot.confirmed_flush_lsn))
             table.add_row("[bold]current_wal_lsn[/]", lsn_text(slot.current_lsn))
-            table.add_row("[bold]lag[/]", f"{slot.lag_bytes:,} bytes")
+            table.add_row("[bold]slot lag[/]", f"{slot.lag_bytes:,} bytes")
+            table.add_row(
+                "[bold]retained WAL[/]", f"{slot.retained_bytes:,} bytes (kept by the shop for us)"
+            )
+        table.add_row("[bold]last captured position[/]", lsn_text(state.last_captured_lsn))
+        table.add_row("[bold]captured through[/]", ago(state.captured_through))
+        table.add_row(
+            "[bold]heartbeat[/]",
+            "never written"
+            if state.heartbeat_age_s is None
+            else f"last written {state.heartbeat_age_s:,.0f} s ago",
+        )
         if run is None:
             table.add_row("[bold]last run[/]", "none yet: run 'tailor cdc capture'")
         else:
@@ -124,3 +142,33 @@ def register(app: typer.Typer) -> None:
             if run.get("error"):
                 table.add_row("[bold]error[/]", f"[red]{run['error']}[/]")
         console.print(table)
+        events = Table(title="events in raw.cdc_events")
+        events.add_column("table")
+        events.add_column("events", justify="right")
+        events.add_column("newest change (source commit)")
+        for entry in state.tables:
+            events.add_row(entry.table, f"{entry.events:,}", ago(entry.last_source_ts))
+        if not state.tables:
+            events.add_row("-", "0", "nothing landed yet")
+        console.print(events)
+
+    @cdc_app.command("snapshot")
+    def snapshot(
+        tables: Annotated[
+            list[str], typer.Argument(help="Shop tables to re-read, e.g. orders customers")
+        ],
+    ) -> None:
+        """Re-snapshot tables: signal an incremental snapshot the next capture run performs."""
+        from tailor.cdc.resnapshot import UnknownTableError, request_snapshot
+        from tailor.db.connect import NotRunningError
+
+        try:
+            signal_id = request_snapshot(tables)
+        except (UnknownTableError, NotRunningError) as exc:
+            fail(str(exc))
+            return
+        console.print(
+            f"requested an incremental snapshot of {', '.join(tables)} (signal {signal_id}); "
+            "the next 'tailor cdc capture' re-reads them (rows land as op 'r') and runs until "
+            "the snapshot is complete"
+        )

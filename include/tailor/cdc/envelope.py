@@ -64,6 +64,7 @@ class _Source(msgspec.Struct, kw_only=True):
     ts_us: int | None = None
     table: str | None = None
     snapshot: str | None = None
+    sequence: str | None = None  # PostgreSQL: '["<last commit lsn>","<lsn>"]'
 
 
 class _Envelope(msgspec.Struct, kw_only=True):
@@ -199,21 +200,30 @@ def control_table(destination: str) -> str | None:
     return table if table in CONTROL_TABLES else None
 
 
-def parse_record(
-    destination: str,
-    key: str | bytes | None,
-    value: str | bytes | None,
-    date_fields: Iterable[str] = (),
-) -> ChangeRow | ControlRow | Skipped:
-    """One engine record -> a landing row, a control row, or the reason it lands nothing.
+def _sequence_lsn(sequence: str | None) -> int | None:
+    """The stream position an incremental-snapshot read was taken at.
 
-    ``date_fields`` are the columns of this table that are SQL ``date``s (the
-    worker reads them from the record's Connect schema).
+    Such reads (``tailor cdc snapshot``) carry no ``source.lsn``; their
+    ``source.sequence`` holds the position of the stream when the chunk was
+    read. Landing them at that position orders them correctly against the
+    stream: after every change before the read, before every change after
+    it (Debezium drops a read whose key changed inside the chunk's window).
     """
-    if is_heartbeat(destination):
-        return Skipped.HEARTBEAT
-    if value is None:
-        return Skipped.TOMBSTONE
+    if not sequence:
+        return None
+    try:
+        positions = [int(p) for p in _decode_json.decode(sequence) if p is not None]
+    except (msgspec.DecodeError, TypeError, ValueError):
+        return None
+    return max(positions, default=None)
+
+
+def decode_envelope(destination: str, value: str | bytes) -> _Envelope:
+    """A record value -> its change envelope, checked; :class:`EnvelopeError` otherwise.
+
+    Shared by :func:`parse_record` and the worker's batch encoder
+    (:mod:`tailor.cdc.batch_encode`), so both accept and reject the same records.
+    """
     try:
         envelope = _decode_envelope.decode(value)
     except msgspec.ValidationError as exc:  # JSON, but not shaped like an envelope
@@ -230,34 +240,74 @@ def parse_record(
     op, source = envelope.op, envelope.source
     if op not in OPS or source is None:
         raise EnvelopeError(f"record for {destination} has no Debezium envelope (op={op!r})")
+    if source.lsn is None and source.snapshot == "incremental":
+        source.lsn = _sequence_lsn(source.sequence)
     if source.lsn is None:
         raise EnvelopeError(f"record for {destination} has no source.lsn; is it from PostgreSQL?")
-    table = source.table or destination.rsplit(".", 1)[-1]
-    source_ts = _from_epoch(source.ts_us, source.ts_ms)
-    if table in CONTROL_TABLES:
-        after = _raw(envelope.after)
-        signal_type = None
-        if table == SIGNAL_TABLE and after is not None:
-            signal_type = _decode_json.decode(after).get("type")
-        return ControlRow(table, op, int(source.lsn), source_ts, signal_type)
-    captured = _from_epoch(envelope.ts_us, envelope.ts_ms)
-    if captured is None:
-        raise EnvelopeError(f"record for {destination} has no ts_ms")
+    if envelope.ts_us is None and envelope.ts_ms is None:
+        table = source.table or destination.rsplit(".", 1)[-1]
+        if table not in CONTROL_TABLES:
+            raise EnvelopeError(f"record for {destination} has no ts_ms")
+    return envelope
+
+
+def control_row(table: str, envelope: _Envelope) -> ControlRow:
+    """The :class:`ControlRow` of a change of Debezium's own tables."""
+    source = envelope.source
+    assert source is not None and source.lsn is not None  # checked by decode_envelope
+    after = _raw(envelope.after)
+    signal_type = None
+    if table == SIGNAL_TABLE and after is not None:
+        signal_type = _decode_json.decode(after).get("type")
+    return ControlRow(
+        table, str(envelope.op), int(source.lsn), _from_epoch(source.ts_us, source.ts_ms),
+        signal_type,
+    )
+
+
+def key_json(key: str | bytes | None) -> bytes:
+    """The record key as the ``pk`` JSON object (a bare key value is wrapped)."""
     pk_json = b"{}" if key is None else (key.encode() if isinstance(key, str) else bytes(key))
     if not pk_json.startswith(b"{"):
         pk_json = b'{"key":' + pk_json + b"}"
+    return pk_json
+
+
+def parse_record(
+    destination: str,
+    key: str | bytes | None,
+    value: str | bytes | None,
+    date_fields: Iterable[str] = (),
+) -> ChangeRow | ControlRow | Skipped:
+    """One engine record -> a landing row, a control row, or the reason it lands nothing.
+
+    ``date_fields`` are the columns of this table that are SQL ``date``s (the
+    worker reads them from the record's Connect schema).
+    """
+    if is_heartbeat(destination):
+        return Skipped.HEARTBEAT
+    if value is None:
+        return Skipped.TOMBSTONE
+    envelope = decode_envelope(destination, value)
+    source = envelope.source
+    assert source is not None and source.lsn is not None and envelope.op is not None
+    table = source.table or destination.rsplit(".", 1)[-1]
+    if table in CONTROL_TABLES:
+        return control_row(table, envelope)
+    captured = _from_epoch(envelope.ts_us, envelope.ts_ms)
+    assert captured is not None  # checked by decode_envelope
     before, after = _raw(envelope.before), _raw(envelope.after)
     if date_fields:
         before, after = _fix_dates(before, date_fields), _fix_dates(after, date_fields)
     return ChangeRow(
         source_table=table,
-        op=op,
-        pk_json=pk_json,
+        op=envelope.op,
+        pk_json=key_json(key),
         before_json=before,
         after_json=after,
         source_lsn=int(source.lsn),
         tx_id=source.txId,
-        source_ts=source_ts,
+        source_ts=_from_epoch(source.ts_us, source.ts_ms),
         captured_at=captured,
         snapshot=source.snapshot,
     )

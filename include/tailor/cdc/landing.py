@@ -23,7 +23,7 @@ re-encode of row images); PostgreSQL parses it into ``jsonb`` once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -120,35 +120,69 @@ def land_batch(
     rows: Sequence[ChangeRow],
     offsets: Sequence[tuple[str, str]] = (),
     connector: str = CONNECTOR_NAME,
+    before_commit: Callable[[], None] | None = None,
 ) -> LandingResult:
     """Land ``rows`` and record ``offsets`` ((key, value) JSON strings) atomically.
 
     Runs inside ``conn.transaction()``: a real transaction on an autocommit
     connection (the worker's), a savepoint inside a caller's transaction
     otherwise. Either every row and the offsets land, or nothing does.
+    ``before_commit`` runs when everything is written but not yet committed
+    (the worker's ``crash_before_commit`` fault point, :mod:`tailor.cdc.faults`).
+    """
+    per_table = Counter(row.source_table for row in rows)
+    data = copy_text(rows) if rows else b""
+    return land_copy(conn, data, per_table, offsets, connector, before_commit)
+
+
+def land_copy(
+    conn: psycopg.Connection,
+    data: bytes | Iterable[bytes],
+    per_table: Counter[str],
+    offsets: Sequence[tuple[str, str]] = (),
+    connector: str = CONNECTOR_NAME,
+    before_commit: Callable[[], None] | None = None,
+) -> LandingResult:
+    """:func:`land_batch` for rows already in COPY text (:mod:`tailor.cdc.batch_encode`).
+
+    ``data`` may come in pieces (an iterator): each is sent as soon as it is
+    made, so PostgreSQL ingests one while the next is encoded. ``per_table``
+    counts the rows by source table; it is read once ``data`` is exhausted,
+    so a generator may fill it as it goes.
     """
     result = LandingResult()
-    if not rows and not offsets:
+    pieces = iter((data,) if isinstance(data, bytes) else data)
+    first = next((piece for piece in pieces if piece), None)
+    if first is None and not offsets:
         return result
     with conn.transaction(), conn.cursor() as cur:
-        if rows:
-            data = copy_text(rows)
+        if first is not None:
+            sent = [first]
             try:
-                with conn.transaction():  # savepoint: a duplicate undoes only the COPY
-                    _copy(cur, "raw.cdc_events", data)
-                result.per_table.update(row.source_table for row in rows)
+                with (
+                    conn.transaction(),  # savepoint: a duplicate undoes only the COPY
+                    cur.copy(f"copy raw.cdc_events ({_COLUMNS}) from stdin") as copy,
+                ):
+                    copy.write(first)
+                    for piece in pieces:
+                        sent.append(piece)
+                        copy.write(piece)
+                result.per_table.update(per_table)
             except errors.UniqueViolation:
+                sent.extend(pieces)  # the rest of the batch, if the error came mid-stream
                 result.redelivered = True
                 cur.execute(_CREATE_STAGE)
                 cur.execute("truncate cdc_landing_stage")
-                _copy(cur, "cdc_landing_stage", data)
+                _copy(cur, "cdc_landing_stage", b"".join(sent))
                 cur.execute(_INSERT)
                 for table, count in cur.fetchall():
                     result.per_table[table] += count
             result.landed = sum(result.per_table.values())
-            result.duplicates = len(rows) - result.landed
+            result.duplicates = sum(per_table.values()) - result.landed
         for key, value in offsets:
             cur.execute(_UPSERT_OFFSET, (connector, key, value))
+        if before_commit is not None:
+            before_commit()
     return result
 
 

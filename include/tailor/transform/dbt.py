@@ -140,6 +140,20 @@ def _split_user_vars(args: list[str]) -> tuple[list[str], dict[str, Any]]:
     return rest, user_vars
 
 
+def _reason(message: str) -> str:
+    """The first line of a dbt message, plus the next when the first is only dbt's header.
+
+    dbt words errors as "Compilation Error in test X (path)" and puts the
+    reason on the following line; a summary needs the reason.
+    """
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if len(lines) > 1 and " Error in " in lines[0]:
+        return f"{lines[0]}: {lines[1]}"
+    return lines[0]
+
+
 def _outcomes(result: Any) -> list[NodeOutcome]:
     """Node results of a run-like command (build/run/test/seed); [] otherwise."""
     outcomes: list[NodeOutcome] = []
@@ -152,7 +166,7 @@ def _outcomes(result: Any) -> list[NodeOutcome]:
                 name=node.name,
                 resource_type=str(getattr(node, "resource_type", "")),
                 status=str(getattr(item.status, "value", item.status)),
-                message=(item.message or "").strip().splitlines()[0] if item.message else "",
+                message=_reason(item.message or ""),
             )
         )
     return outcomes

@@ -169,3 +169,15 @@ def test_copy_text_escapes_backslashes_and_keeps_json_intact():
     assert fields[:3] == ["web_events", "c", '{"event_id":1}']
     assert fields[3] == "\\N" and fields[4] == '{"url":"a\\\\\\\\b"}'  # JSON \\ doubled for COPY
     assert fields[6] == "\\N" and fields[7] == "2024-05-01T00:00:00+00:00"
+
+
+def test_incremental_snapshot_read_lands_at_its_stream_position():
+    """Reads of `tailor cdc snapshot` have no source.lsn; source.sequence says where they sit."""
+    value = envelope("r", after=AFTER, snapshot="incremental", lsn=None, txId=None,
+                     sequence='["1975432752","1975432760"]')
+    row = parse_record(TOPIC, '{"customer_id":1}', value, ["birth_date"])
+    assert isinstance(row, ChangeRow)
+    assert (row.op, row.source_lsn, row.tx_id) == ("r", 1975432760, None)
+    assert not row.is_snapshot  # an incremental read streams with the changes
+    with pytest.raises(EnvelopeError, match=r"no source\.lsn"):
+        parse_record(TOPIC, '{"customer_id":1}', envelope("r", after=AFTER, lsn=None))

@@ -46,3 +46,23 @@ def test_worker_arguments_continuous_bare_and_property_overrides():
     args = parse_args(["--continuous", "--bare", "--set", "slot.name=x", "--set", "a=b=c"])
     assert not args.until_caught_up and args.bare
     assert dict(args.overrides) == {"slot.name": "x", "a": "b=c"}
+
+
+def test_stopping_waits_for_the_batch_in_hand_then_refuses_new_ones():
+    import threading
+    import time
+
+    from tailor.cdc.worker import _stop_handing_over
+
+    stats, lock = Stats(busy=True), threading.Lock()
+
+    def finish_batch() -> None:
+        time.sleep(0.2)
+        with lock:
+            stats.busy = False
+
+    threading.Thread(target=finish_batch).start()
+    began = time.monotonic()
+    _stop_handing_over(stats, lock)
+    assert time.monotonic() - began >= 0.15  # waited for the landing to finish
+    assert stats.closing and not stats.busy
