@@ -48,6 +48,9 @@ SHUTDOWN_GRACE_S = 90.0
 __all__ = ["CaptureBusyError", "CaptureError", "CaptureResult", "run_capture"]
 
 
+# A run that landed this many events refreshes raw.cdc_events' statistics.
+ANALYZE_AFTER_EVENTS = 10_000
+
 class CaptureError(RuntimeError):
     """The capture run failed; ``result`` holds what it did before failing."""
 
@@ -178,6 +181,11 @@ def run_capture(
                 result.error = "capture interrupted"
             with connect("warehouse", settings) as warehouse:
                 finish_run(warehouse, result)
+    if result.events_landed >= ANALYZE_AFTER_EVENTS:
+        # Fresh statistics before dbt reads the log: without them the planner
+        # takes a snapshot-sized raw.cdc_events for empty and staging crawls.
+        with connect("warehouse", settings, autocommit=True) as warehouse:
+            warehouse.execute("analyze raw.cdc_events")
     if result.status != "succeeded":
         detail = "\n".join(stderr_tail[-15:])
         raise CaptureError(
