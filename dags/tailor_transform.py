@@ -9,8 +9,12 @@ quality gate.
 
 **Notes**
 
+- Three steps: dbt staging (task group `dbt_staging`), the identity matcher
+  (`identity_matcher`: Splink scores customer records sharing no key into
+  `ml.identity_links`), then dbt for everything else (task group `dbt`),
+  whose identity graph turns those links into person merges.
 - One Airflow task per dbt model (rendered by astronomer-cosmos from the
-  project's manifest), then one task running all dbt tests.
+  project's manifest), then one task per group running its dbt tests.
 - Every model is computed *as of* the run's data interval end (logical
   date), passed as the dbt var `as_of`: re-running a run gives the same marts.
 - The warehouse connection is the Airflow connection `tailor_warehouse`
@@ -35,11 +39,27 @@ from tailor.transform import cosmos_config
     **DAG_DEFAULTS,
 )
 def tailor_transform() -> None:
+    dbt_staging = cosmos_config.DbtTaskGroup(
+        group_id="dbt_staging",
+        project_config=cosmos_config.project_config(),
+        profile_config=cosmos_config.profile_config(),
+        render_config=cosmos_config.render_config(select=cosmos_config.STAGING),
+        execution_config=cosmos_config.execution_config(),
+        operator_args=cosmos_config.operator_args(),
+    )
+
+    @task
+    def identity_matcher() -> str:
+        """Scores customer records with the Splink matcher into ml.identity_links."""
+        from tailor.identity.matcher import run_matcher
+
+        return run_matcher().summary()
+
     dbt_build = cosmos_config.DbtTaskGroup(
         group_id="dbt",
         project_config=cosmos_config.project_config(),
         profile_config=cosmos_config.profile_config(),
-        render_config=cosmos_config.render_config(),
+        render_config=cosmos_config.render_config(exclude=cosmos_config.STAGING),
         execution_config=cosmos_config.execution_config(),
         operator_args=cosmos_config.operator_args(),
     )
@@ -48,7 +68,7 @@ def tailor_transform() -> None:
     def marts_published() -> None:
         """Emits Asset `marts` once every model and test above succeeded."""
 
-    dbt_build >> marts_published()
+    dbt_staging >> identity_matcher() >> dbt_build >> marts_published()
 
 
 tailor_transform()

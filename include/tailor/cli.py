@@ -281,11 +281,13 @@ def _register_areas() -> None:
     from tailor.cdc import connectors_cli
     from tailor.collect import cli as collect_cli
     from tailor.export import cli as export_cli
+    from tailor.identity import cli as identity_cli
     from tailor.quality import cli as quality_cli
     from tailor.source import cli as source_cli
     from tailor.transform import cli as transform_cli
 
-    for module in (source_cli, collect_cli, cdc_cli, connectors_cli, transform_cli, quality_cli, export_cli):
+    for module in (source_cli, collect_cli, cdc_cli, connectors_cli, transform_cli, identity_cli, quality_cli,
+                   export_cli):
         module.register(app)
 
 

@@ -9,6 +9,10 @@ are in one place:
 * dbt invoked in-process (``InvocationMode.DBT_RUNNER``), tests grouped in
   one task after all models (``TestBehavior.AFTER_ALL``): per-task dbt start
   up dominates run time on a small warehouse;
+* two task groups, staging then everything else (``STAGING`` selector),
+  so the identity matcher can run between them; tests are indirectly
+  selected as ``buildable`` so a staging test that also touches a later
+  model waits for the second group instead of failing in the first;
 * the profile built from the Airflow connection ``tailor_warehouse`` (the
   runner provides ``AIRFLOW_CONN_TAILOR_WAREHOUSE``), never from a file
   holding a password.
@@ -32,7 +36,13 @@ from cosmos import (
     RenderConfig,
 )
 from cosmos import settings as cosmos_settings
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import (
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    TestBehavior,
+    TestIndirectSelection,
+)
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from tailor.config import Settings, get_settings
@@ -41,9 +51,12 @@ from tailor.transform.dbt import default_vars, ensure_manifest
 # Belt and braces: the setting may have been read before our default applied.
 cosmos_settings.enable_telemetry = False
 
-__all__ = ["DbtTaskGroup", "execution_config", "operator_args", "profile_config", "project_config", "render_config"]
+__all__ = ["STAGING", "DbtTaskGroup", "execution_config", "operator_args", "profile_config", "project_config", "render_config"]
 
 WAREHOUSE_CONN_ID = "tailor_warehouse"
+
+# The first task group: staging views only (the matcher reads them).
+STAGING = ["path:models/staging"]
 
 # The run's "as of": Airflow 3 asset-triggered runs may have no logical
 # date or data interval, so fall back to when the run was queued to run.
@@ -71,11 +84,14 @@ def profile_config() -> ProfileConfig:
     )
 
 
-def render_config() -> RenderConfig:
+def render_config(select: list[str] | None = None, exclude: list[str] | None = None) -> RenderConfig:
+    """Render the whole project, or the part picked by dbt ``select``/``exclude`` selectors."""
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         test_behavior=TestBehavior.AFTER_ALL,
         emit_datasets=False,  # the DAG emits the one Asset that matters: MARTS
+        select=list(select or []),
+        exclude=list(exclude or []),
     )
 
 
@@ -83,6 +99,7 @@ def execution_config() -> ExecutionConfig:
     return ExecutionConfig(
         execution_mode=ExecutionMode.LOCAL,
         invocation_mode=InvocationMode.DBT_RUNNER,
+        test_indirect_selection=TestIndirectSelection.BUILDABLE,
     )
 
 

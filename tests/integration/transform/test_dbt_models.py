@@ -72,8 +72,8 @@ def test_duplicate_emails_by_case_and_whitespace_are_one_person(built):
     assert len(carol) == 1
     (count,) = rows(built, "select count(*) from marts.customer_profiles where email = 'carol@example.com'")[0]
     assert count == 1
-    # the invalid email stands alone, keyed by its customer id
-    assert rows(built, "select person_id from intermediate.int_customers_resolved where customer_id = 5") == [("c_5",)]
+    # the invalid email stands alone: a cluster of one, id from its customer id
+    assert rows(built, "select person_id from intermediate.int_customers_resolved where customer_id = 5") == [("p_5",)]
 
 
 def test_guest_order_is_attributed_by_email(built):

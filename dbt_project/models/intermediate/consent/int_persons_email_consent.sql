@@ -5,16 +5,15 @@
 -- send-time check in `contactability` apply this one rule, and the send-time
 -- check sees decisions captured after the marts were built. Not cut at
 -- as_of on purpose: a withdrawal recorded late must still be honoured.
+-- Persons come from int_customers_identified (the person map, with a
+-- fallback for customers who signed up after the last build).
 {{ config(materialized='view') }}
 
 with
 
 customers as (
 
-    select
-        {{ person_id('email_normalized', 'is_valid_email', 'customer_id') }} as person_id,
-        customer_id
-    from {{ ref('stg_shop__customers') }}
+    select customer_id, person_id from {{ ref('int_customers_identified') }}
 
 ),
 

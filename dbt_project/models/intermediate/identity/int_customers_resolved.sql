@@ -1,9 +1,7 @@
--- Each customer record with the person it belongs to.
---
--- Simple resolution for now (full identity resolution comes later): records
--- sharing a normalised valid email are one person; a record without a valid
--- email is a person of its own. The primary record (registered over guest,
--- then most recently updated) supplies the person's profile attributes.
+-- Each customer record with the person it belongs to (the persistent person
+-- map: identity graph + probabilistic links, ids stable across runs) and
+-- whether it is the person's primary record, which supplies the person's
+-- profile attributes (registered over guest, then most recently updated).
 with
 
 customers as (
@@ -12,12 +10,20 @@ customers as (
 
 ),
 
+person_map as (
+
+    select * from {{ ref('int_person_map') }}
+
+),
+
 resolved as (
 
     select
-        {{ person_id('email_normalized', 'is_valid_email', 'customer_id') }} as person_id,
+        person_map.person_id,
         customers.*
     from customers
+    inner join person_map
+        on customers.customer_id = person_map.customer_id
 
 ),
 

@@ -1,5 +1,6 @@
 -- Every order with the person who placed it: through its customer record,
--- or, for guest checkouts, through the normalised checkout email. Orders
+-- or, for guest checkouts, through the checkout email's identity key (same
+-- normalisation and guardrails as the identity graph). Orders
 -- that match nobody stay, with a null person_id, and say so.
 with
 
@@ -15,11 +16,25 @@ customers as (
 
 ),
 
+-- the person holding each email key that is an identity edge: a blocked or
+-- widely shared address (test@test.com) attributes a guest order to nobody
+email_identifiers as (
+
+    select * from {{ ref('int_identifiers_normalized') }}
+    where identifier_type = 'email'
+        and is_edge
+
+),
+
 persons_by_email as (
 
-    select distinct email_normalized, person_id
-    from customers
-    where is_valid_email
+    select distinct on (email_identifiers.identifier)
+        email_identifiers.identifier as email_key,
+        customers.person_id
+    from email_identifiers
+    inner join customers
+        on email_identifiers.customer_id = customers.customer_id
+    order by email_identifiers.identifier, customers.person_id
 
 ),
 
@@ -39,7 +54,7 @@ attributed as (
     left join persons_by_email as by_email
         on orders.customer_id is null
         and orders.is_valid_email
-        and orders.email_normalized = by_email.email_normalized
+        and {{ identity_email_key('orders.email') }} = by_email.email_key
 
 )
 

@@ -7,6 +7,9 @@
 -- report for that email since that grant, whether it came through CDC
 -- (shop email_events) or straight from the collector's ESP webhooks
 -- (exports.suppressions, written the moment the webhook arrives).
+-- Persons come from int_customers_identified: the person map, and for a
+-- customer who signed up after the last build the person holding its email
+-- key, else its own new id.
 {{ config(materialized='view') }}
 
 with
@@ -14,9 +17,11 @@ with
 customers as (
 
     select
-        {{ person_id('email_normalized', 'is_valid_email', 'customer_id') }} as person_id,
-        *
-    from {{ ref('stg_shop__customers') }}
+        identified.person_id,
+        stg_customers.*
+    from {{ ref('stg_shop__customers') }} as stg_customers
+    inner join {{ ref('int_customers_identified') }} as identified
+        on stg_customers.customer_id = identified.customer_id
 
 ),
 

@@ -1,0 +1,135 @@
+"""Identity resolution quality against the generator's ground truth.
+
+Runs in two throw-away databases on the same server
+(``tailor_bench_identity_shop`` / ``_warehouse``, own replication slot), so
+the real shop and warehouse are never touched:
+
+1. seed ``size`` customers (default 20,000) with the standard generator
+   (``tailor.source.generate.seed``, seed 42 unless ``TAILOR_BENCH_SEED``);
+2. land them in raw with the real CDC capture;
+3. build staging, run the Splink matcher, build the identity models (the
+   same order as the transform DAG);
+4. score pairwise over customer records against ``truth.customer_persons``
+   (read here only; no model and not the matcher ever reads it):
+   ``precision``/``recall``/``f1`` for the person map, and
+   ``deterministic_only_*`` for the components of the same run's
+   deterministic edges alone, the baseline the matcher must beat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_SHOP = "tailor_bench_identity_shop"
+BENCH_WAREHOUSE = "tailor_bench_identity_warehouse"
+BENCH_SLOT = "tailor_bench_identity"
+
+
+def _with_dbname(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _drop_bench(admin) -> None:
+    for (slot,) in admin.execute(
+        "select slot_name from pg_replication_slots where slot_name = %s", (BENCH_SLOT,)
+    ).fetchall():
+        admin.execute("select pg_drop_replication_slot(%s)", (slot,))
+    for name in (BENCH_SHOP, BENCH_WAREHOUSE):
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+def run(size: int | None, progress: Callable[[str], None]) -> dict:
+    import psycopg
+    import splink
+
+    from tailor.cdc.capture import run_capture
+    from tailor.config import get_settings
+    from tailor.db.connect import connect, database_url
+    from tailor.db.migrate import migrate
+    from tailor.db.service import ensure_database
+    from tailor.identity.matcher import run_matcher
+    from tailor.identity.scoring import components, pairwise_score
+    from tailor.source.generate import seed
+    from tailor.transform.dbt import run_dbt
+
+    customers = size or 20_000
+    seed_value = int(os.environ.get("TAILOR_BENCH_SEED", "42"))
+    progress(ensure_database())
+    base = get_settings()
+    settings = dataclasses.replace(
+        base,
+        source_url=_with_dbname(database_url("shop", base), BENCH_SHOP),
+        warehouse_url=_with_dbname(database_url("warehouse", base), BENCH_WAREHOUSE),
+    )
+    admin_url = _with_dbname(database_url("shop", base), "postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        _drop_bench(admin)
+        for name in (BENCH_SHOP, BENCH_WAREHOUSE):
+            admin.execute(f'create database "{name}"')
+    try:
+        migrate("shop", settings)
+        migrate("warehouse", settings)
+        progress(f"seeding {customers:,} customers (seed {seed_value})")
+        seed(settings, customers=customers, seed=seed_value)
+        progress("capturing into raw")
+        run_capture(settings, max_seconds=600, overrides={"slot.name": BENCH_SLOT})
+        with connect("warehouse", settings) as conn:
+            conn.execute("analyze raw.cdc_events")  # fresh table: plan the staging views on real stats
+
+        started = time.monotonic()
+        staging = run_dbt(["build", "--select", "staging", "--indirect-selection", "buildable"],
+                          settings=settings)
+        if not staging.success:
+            raise RuntimeError(staging.summary())
+        dbt_s = time.monotonic() - started
+        match = run_matcher(settings)
+        progress(match.summary())
+        started = time.monotonic()
+        identity = run_dbt(["build", "--select", "+int_person_map", "--exclude", "staging",
+                            "--indirect-selection", "buildable"], settings=settings)
+        if not identity.success:
+            raise RuntimeError(identity.summary())
+        dbt_s += time.monotonic() - started
+
+        with connect("shop", settings) as conn:
+            truth = dict(conn.execute("select customer_id, person_key from truth.customer_persons").fetchall())
+        with connect("warehouse", settings) as conn:
+            person_map = dict(conn.execute(
+                "select customer_id, person_id from intermediate.int_person_map").fetchall())
+            deterministic = conn.execute(
+                "select customer_id_l, customer_id_r from intermediate.int_identity_edges "
+                "where edge_type <> 'probabilistic'").fetchall()
+            (probabilistic_edges,) = conn.execute(
+                "select count(*) from intermediate.int_identity_edges "
+                "where edge_type = 'probabilistic'").fetchone()
+        full = pairwise_score(person_map, truth)
+        baseline = pairwise_score(components(truth, deterministic), truth)
+        return {
+            "customers": len(truth),
+            "true_pairs": full.true_pairs,
+            "precision": round(full.precision, 5),
+            "recall": round(full.recall, 5),
+            "f1": round(full.f1, 5),
+            "deterministic_only_precision": round(baseline.precision, 5),
+            "deterministic_only_recall": round(baseline.recall, 5),
+            "deterministic_only_f1": round(baseline.f1, 5),
+            "f1_above_deterministic": full.f1 > baseline.f1,
+            "predicted_pairs": full.predicted_pairs,
+            "deterministic_edges": len(deterministic),
+            "probabilistic_edges": probabilistic_edges,
+            "links_stored": match.links,
+            "candidate_pairs": match.candidate_pairs,
+            "matcher_s": round(match.seconds, 2),
+            "dbt_s": round(dbt_s, 2),
+            "model_version": match.model_version,
+            "splink_version": splink.__version__,
+            "seed": seed_value,
+        }
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            _drop_bench(admin)

@@ -1,0 +1,57 @@
+-- Connected components of the identity graph: every customer record with
+-- the cluster it falls in, keyed by the cluster's smallest customer_id.
+--
+-- A recursive CTE walks the (undirected) edges from each record and keeps
+-- every record it reaches (UNION drops repeats, so it ends); the cluster key
+-- is the smallest record reached. The work grows with the square of cluster
+-- size, which the guardrails keep small; cluster_size is tested for
+-- runaway clusters. Records without edges are clusters of one.
+with recursive
+
+customers as (
+
+    select customer_id from {{ ref('stg_shop__customers') }}
+
+),
+
+edges as (
+
+    select distinct customer_id_l, customer_id_r from {{ ref('int_identity_edges') }}
+
+),
+
+undirected as (
+
+    select customer_id_l as from_customer_id, customer_id_r as to_customer_id from edges
+    union
+    select customer_id_r as from_customer_id, customer_id_l as to_customer_id from edges
+
+),
+
+reachable (customer_id, reached_customer_id) as (
+
+    select customer_id, customer_id from customers
+
+    union
+
+    select
+        reachable.customer_id,
+        undirected.to_customer_id
+    from reachable
+    inner join undirected
+        on reachable.reached_customer_id = undirected.from_customer_id
+
+),
+
+clustered as (
+
+    select
+        customer_id,
+        min(reached_customer_id) as cluster_key,
+        count(*) as cluster_size
+    from reachable
+    group by customer_id
+
+)
+
+select * from clustered

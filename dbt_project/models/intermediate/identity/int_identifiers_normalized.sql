@@ -1,0 +1,139 @@
+-- Every identifier a customer record carries, normalised, and whether it
+-- may act as an identity-graph edge.
+--
+-- Identifiers: the email key (identity_email_key: case, whitespace, +tags,
+-- Gmail dots), the phone's digits, the devices the shop saw the customer on
+-- (customer_devices) and the anonymous (cookie / local-storage) ids the
+-- customer was seen with on an identified web event (login, identify,
+-- alias): that is how an anonymous visitor who later logs in joins them.
+-- Guardrails: a blocked value (identity_blocked_values: test@test.com,
+-- 'null', 'n/a', ...) is never an edge, nor is an identifier shared by more
+-- customer records than its identity_max_customers_per_<type> var allows.
+with
+
+customers as (
+
+    select * from {{ ref('stg_shop__customers') }}
+
+),
+
+customer_devices as (
+
+    select * from {{ ref('stg_shop__customer_devices') }}
+
+),
+
+web_events as (
+
+    select * from {{ ref('stg_shop__web_events') }}
+
+),
+
+emails as (
+
+    select
+        customer_id,
+        'email' as identifier_type,
+        {{ identity_email_key('email') }} as identifier
+    from customers
+
+),
+
+phones as (
+
+    select
+        customer_id,
+        'phone' as identifier_type,
+        {{ identity_phone_key('phone') }} as identifier
+    from customers
+
+),
+
+devices as (
+
+    select distinct
+        customer_id,
+        'device' as identifier_type,
+        nullif(trim(device_id), '') as identifier
+    from customer_devices
+
+),
+
+anonymous_ids as (
+
+    select distinct
+        customer_id,
+        'anonymous_id' as identifier_type,
+        nullif(trim(anonymous_id), '') as identifier
+    from web_events
+    where customer_id is not null
+
+),
+
+identifiers as (
+
+    select * from emails
+    union
+    select * from phones
+    union
+    select * from devices
+    union
+    select * from anonymous_ids
+
+),
+
+-- only records the shop still has (a deleted customer identifies no one)
+current_identifiers as (
+
+    select identifiers.*
+    from identifiers
+    inner join customers
+        on identifiers.customer_id = customers.customer_id
+
+),
+
+counted as (
+
+    select
+        customer_id,
+        identifier_type,
+        identifier,
+        count(*) over (partition by identifier_type, identifier) as customers_sharing,
+        lower(identifier) in {{ identity_blocked_values() }} as is_blocked
+    from current_identifiers
+    where identifier is not null
+
+),
+
+guarded as (
+
+    select
+        counted.*,
+        case identifier_type
+            when 'email' then {{ var('identity_max_customers_per_email') }}
+            when 'phone' then {{ var('identity_max_customers_per_phone') }}
+            when 'device' then {{ var('identity_max_customers_per_device') }}
+            when 'anonymous_id' then {{ var('identity_max_customers_per_anonymous_id') }}
+        end as max_customers_sharing
+    from counted
+
+),
+
+final as (
+
+    select
+        customer_id,
+        identifier_type,
+        identifier,
+        customers_sharing,
+        max_customers_sharing,
+        case
+            when is_blocked then 'blocked_value'
+            when customers_sharing > max_customers_sharing then 'shared_by_too_many'
+        end as excluded_reason,
+        not is_blocked and customers_sharing <= max_customers_sharing as is_edge
+    from guarded
+
+)
+
+select * from final
