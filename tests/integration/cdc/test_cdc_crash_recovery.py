@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fixtures.cdc_workload import RAW_HASH, SHOP_HASH
 
 from tailor.cdc.capture import run_capture
 from tailor.config import Settings
@@ -38,27 +39,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TOTAL_CHANGES = 100_000
 MIN_KILLS = 5
 WRITE_RATE = 2_500  # changes per second: the writing spans the kill cycles
-
-SHOP_HASH = """
-select md5(string_agg(concat_ws('|', event_id, customer_id, email, campaign_id, event_type,
-                                url, occurred_at), ',' order by event_id)), count(*)
-from email_events
-"""
-RAW_HASH = """
-with latest as (
-    select distinct on (pk) op, after
-    from raw.cdc_events
-    where source_table = 'email_events' and op in ('c', 'u', 'd', 'r')
-    order by pk, source_lsn desc, landing_id desc
-)
-select md5(string_agg(concat_ws('|', (after->>'event_id')::bigint,
-                                (after->>'customer_id')::bigint, after->>'email',
-                                after->>'campaign_id', after->>'event_type', after->>'url',
-                                (after->>'occurred_at')::timestamptz),
-                      ',' order by (after->>'event_id')::bigint)), count(*)
-from latest where op <> 'd'
-"""
-
 
 class Writer(threading.Thread):
     """Mixed changes in transactions of 1-40 changes, paced, counted by rowcount."""
