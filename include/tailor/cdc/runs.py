@@ -37,10 +37,11 @@ Every run leaves one row, written when it ends (``finish_run``):
 ``details``
     per-table counts, stop reason and timings (handler, read, land, CPU).
 
-A freshness check for the gate: the newest succeeded run's
-``captured_through`` is no older than the allowed delay before the run's
-logical date, and its ``lag_bytes`` is below a budget (the same numbers
-``tailor cdc status`` prints, see :mod:`tailor.cdc.status`).
+The gate's freshness checks (``raw_freshness``, :mod:`tailor.quality.definitions`)
+read exactly these: the newest succeeded run's ``captured_through`` is no
+older than ``TAILOR_MAX_STALENESS_HOURS`` before the run's logical date, and
+the newest run's ``lag_bytes`` is below ``TAILOR_MAX_LAG_BYTES`` (the same
+numbers ``tailor cdc status`` prints, see :mod:`tailor.cdc.status`).
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ from tailor.quality import definitions
 from tailor.quality.record import audience_fingerprint, record_gate_run
 
 DEFAULT_MAX_STALENESS_HOURS = 24.0
+# Slot lag (WAL not yet confirmed by capture) above this fails the gate: the
+# warehouse is that far behind the shop whatever the clock says.
+DEFAULT_MAX_LAG_BYTES = 1024**3
 
 
 @dataclass
@@ -65,13 +68,19 @@ class GateError(RuntimeError):
 
 
 def max_staleness_hours() -> float:
-    raw = os.environ.get("TAILOR_MAX_STALENESS_HOURS", "")
+    return _env_number("TAILOR_MAX_STALENESS_HOURS", DEFAULT_MAX_STALENESS_HOURS, "a number of hours; set e.g. 24")
+
+
+def max_lag_bytes() -> float:
+    return _env_number("TAILOR_MAX_LAG_BYTES", DEFAULT_MAX_LAG_BYTES, "a number of bytes; set e.g. 1073741824")
+
+
+def _env_number(name: str, default: float, expected: str) -> float:
+    raw = os.environ.get(name, "")
     try:
-        return float(raw) if raw else DEFAULT_MAX_STALENESS_HOURS
+        return float(raw) if raw else default
     except ValueError as exc:
-        raise GateError(
-            f"TAILOR_MAX_STALENESS_HOURS={raw!r} is not a number of hours; set e.g. 24"
-        ) from exc
+        raise GateError(f"{name}={raw!r} is not {expected}") from exc
 
 
 def _context(settings: Settings):
@@ -136,7 +145,8 @@ def run_gate(settings: Settings | None = None, logical_date: datetime | None = N
     if logical_date.tzinfo is None:
         logical_date = logical_date.replace(tzinfo=UTC)
     max_age = max_staleness_hours()
-    min_landed = logical_date - timedelta(hours=max_age)
+    max_lag = max_lag_bytes()
+    min_captured = logical_date - timedelta(hours=max_age)
 
     context = _context(settings)
     checkpoint = context.checkpoints.get(definitions.CHECKPOINT)
@@ -144,7 +154,10 @@ def run_gate(settings: Settings | None = None, logical_date: datetime | None = N
         before = audience_fingerprint(conn)
     try:
         outcome = checkpoint.run(
-            expectation_parameters={"min_landed_epoch": min_landed.timestamp()},
+            expectation_parameters={
+                "min_captured_epoch": min_captured.timestamp(),
+                "max_lag_bytes": max_lag,
+            },
         )
     except Exception as exc:
         raise GateError(
@@ -164,6 +177,8 @@ def run_gate(settings: Settings | None = None, logical_date: datetime | None = N
                 observed = f"error: {item.exception_info.get('exception_message')}"
             if suite == "raw_freshness" and config.type == "expect_column_min_to_be_between":
                 observed = _freshness_observed(item.result or {}, logical_date, max_age)
+            if suite == "raw_freshness" and config.type == "expect_column_max_to_be_between":
+                observed = _lag_observed(item.result or {}, max_lag)
             checks.append(Check(suite=suite, name=_describe(config), passed=bool(item.success), observed=observed))
 
     index = settings.gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
@@ -197,7 +212,17 @@ def run_gate(settings: Settings | None = None, logical_date: datetime | None = N
 def _freshness_observed(result: dict[str, Any], logical_date: datetime, max_age: float) -> str:
     epoch = result.get("observed_value")
     if epoch is None:
-        return "no landed changes in raw.cdc_events"
-    landed = datetime.fromtimestamp(float(epoch), tz=UTC)
-    age_h = (logical_date - landed).total_seconds() / 3600
-    return f"last landing {landed.isoformat()} is {age_h:.1f} h before {logical_date.isoformat()} (max {max_age:g} h)"
+        return "nothing captured: no succeeded capture run and no landed changes in raw.cdc_events"
+    captured = datetime.fromtimestamp(float(epoch), tz=UTC)
+    age_h = (logical_date - captured).total_seconds() / 3600
+    return (
+        f"raw holds the shop's changes through {captured.isoformat()}, {age_h:.1f} h before "
+        f"{logical_date.isoformat()} (max {max_age:g} h)"
+    )
+
+
+def _lag_observed(result: dict[str, Any], max_lag: float) -> str:
+    lag = result.get("observed_value")
+    if lag is None:
+        return "no slot lag recorded"
+    return f"capture's slot lag is {float(lag) / 1024**2:,.1f} MB (max {max_lag / 1024**2:,.0f} MB)"

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.integration
 def built(pg: Settings) -> Iterator[Settings]:
     reset_warehouse(pg)
     load_raw_fixture(pg)  # landed_at = now, so the data is fresh
+    with connect("warehouse", pg) as conn:  # freshness falls back to landed_at without capture runs
+        conn.execute("delete from raw.cdc_runs")
     result = run_dbt(["build"], vars={"as_of": AS_OF}, settings=pg)
     assert result.success, result.summary()
     yield pg
@@ -80,5 +82,45 @@ def test_gate_fails_when_raw_is_stale(built, monkeypatch):
     monkeypatch.setenv("TAILOR_MAX_STALENESS_HOURS", "6")
     result = run_gate(built, logical_date=datetime.now(UTC) + timedelta(hours=7))
     assert not result.passed
-    assert failed(result) == ["raw_freshness: expect_column_min_to_be_between(last_landed_epoch)"]
+    assert failed(result) == ["raw_freshness: expect_column_min_to_be_between(captured_through_epoch)"]
     assert "max 6 h" in result.failed_checks[0].observed
+
+
+@pytest.fixture
+def capture_runs(built) -> Iterator[Settings]:
+    """raw.cdc_runs rows for one test, removed afterwards."""
+    yield built
+    with connect("warehouse", built) as conn:
+        conn.execute("delete from raw.cdc_runs")
+
+
+def _capture_run(settings: Settings, status: str, captured_through: datetime | None, lag_bytes: int) -> None:
+    with connect("warehouse", settings) as conn:
+        conn.execute(
+            "insert into raw.cdc_runs (connector, started_at, finished_at, status, captured_through, lag_bytes) "
+            "values ('tailor', %s, %s, %s, %s, %s)",
+            (datetime.now(UTC), datetime.now(UTC), status, captured_through, lag_bytes),
+        )
+
+
+def test_freshness_reads_the_last_succeeded_capture_not_the_last_landing(capture_runs, monkeypatch):
+    """Rows landed just now (the fixture) do not make raw fresh when capture says it is behind."""
+    monkeypatch.setenv("TAILOR_MAX_STALENESS_HOURS", "6")
+    _capture_run(capture_runs, "succeeded", datetime.now(UTC) - timedelta(hours=9), 1_000)
+    _capture_run(capture_runs, "failed", None, 1_000)  # a later failed run proves nothing
+    result = run_gate(capture_runs)
+    assert not result.passed
+    assert failed(result) == ["raw_freshness: expect_column_min_to_be_between(captured_through_epoch)"]
+    assert "9.0 h before" in result.failed_checks[0].observed
+
+    _capture_run(capture_runs, "succeeded", datetime.now(UTC) - timedelta(minutes=5), 1_000)
+    assert run_gate(capture_runs).passed
+
+
+def test_gate_fails_when_capture_lags_too_many_bytes(capture_runs, monkeypatch):
+    monkeypatch.setenv("TAILOR_MAX_LAG_BYTES", str(64 * 1024**2))
+    _capture_run(capture_runs, "succeeded", datetime.now(UTC), 200 * 1024**2)
+    result = run_gate(capture_runs)
+    assert not result.passed
+    assert failed(result) == ["raw_freshness: expect_column_max_to_be_between(lag_bytes)"]
+    assert "200.0 MB (max 64 MB)" in result.failed_checks[0].observed
