@@ -600,9 +600,13 @@ class StopRule:
     settle_s: float = 1.0
     idle_s: float = 5.0
     sent_ok_since: float | None = None
+    last_sent_lsn: int | None = None
+    sent_moved_at: float | None = None
     why: str = ""
 
     def caught_up(self, stats: Stats, sent_lsn: int | None, now: float) -> bool:
+        if sent_lsn is not None and sent_lsn != self.last_sent_lsn:
+            self.last_sent_lsn, self.sent_moved_at = sent_lsn, now
         if stats.streaming_since is None or stats.busy:
             return False
         if stats.incremental_snapshot:  # a re-snapshot is still reading its tables
@@ -618,8 +622,20 @@ class StopRule:
             if now - self.sent_ok_since >= self.settle_s and now - quiet_since >= self.settle_s:
                 self.why = "the walsender decoded past the target LSN and the stream is drained"
                 return True
+        # The idle fallback is for when the walsender cannot be observed; past
+        # the target, the settle rule above decides. Short of the target, a
+        # walsender still moving is not idle, however quiet the stream: on
+        # the embedded server the slot also reads the warehouse's own WAL
+        # (same cluster), gigabytes after a big dbt build, none of it a change
+        # for us. Only one that stopped moving lets the fallback end the run.
+        if self.target_lsn is not None and sent_lsn is not None:
+            if sent_lsn >= self.target_lsn:
+                return False
+            quiet_since = max(quiet_since, self.sent_moved_at or quiet_since)
         if now - quiet_since >= self.idle_s:
             self.why = f"no changes for {self.idle_s:g} s while streaming"
+            if self.target_lsn is not None and sent_lsn is not None:
+                self.why += f"; the walsender stopped {self.target_lsn - sent_lsn:,} bytes short of the target"
             return True
         return False
 

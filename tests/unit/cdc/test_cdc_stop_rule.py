@@ -32,6 +32,26 @@ def test_idle_fallback():
     assert rule.caught_up(stats, sent_lsn=None, now=15.1)
 
 
+def test_a_quiet_stream_is_not_idle_while_the_walsender_decodes_towards_the_target():
+    """The slot reads gigabytes of other databases' WAL after a big build: no changes, yet not done."""
+    rule = StopRule(target_lsn=10_000, settle_s=1.0, idle_s=5)
+    stats = Stats(streaming_since=10.0)
+    for second, sent in enumerate(range(1_000, 9_000, 1_000)):  # decoding, nothing for us
+        assert not rule.caught_up(stats, sent_lsn=sent, now=10.0 + 2 * second)
+    assert rule.caught_up(stats, sent_lsn=10_500, now=30.0) is False  # past target: settle first
+    assert rule.caught_up(stats, sent_lsn=10_500, now=31.1)
+    assert "decoded past the target" in rule.why
+
+
+def test_a_walsender_stuck_short_of_the_target_ends_the_run_by_the_idle_fallback():
+    rule = StopRule(target_lsn=10_000, idle_s=5)
+    stats = Stats(streaming_since=10.0)
+    assert not rule.caught_up(stats, sent_lsn=4_000, now=11.0)
+    assert not rule.caught_up(stats, sent_lsn=4_000, now=15.5)  # not moving for 4.5 s
+    assert rule.caught_up(stats, sent_lsn=4_000, now=16.1)
+    assert "stopped 6,000 bytes short" in rule.why
+
+
 def test_never_caught_up_while_an_incremental_snapshot_runs():
     stats = Stats(streaming_since=10.0, max_streamed_lsn=500, incremental_snapshot=True)
     rule = StopRule(target_lsn=100, idle_s=1)
