@@ -13,6 +13,10 @@ quality gate.
   (`identity_matcher`: Splink scores customer records sharing no key into
   `ml.identity_links`), then dbt for everything else (task group `dbt`),
   whose identity graph turns those links into person merges.
+- Alongside the matcher, `weather_refresh` loads the weather at known
+  customers' locations for the run's date (and the days before it) into
+  `enrich.weather_observations` from the provider `TAILOR_WEATHER_PROVIDER`
+  names (default: the bundled offline sample); `int_persons_weather` reads it.
 - One Airflow task per dbt model (rendered by astronomer-cosmos from the
   project's manifest), then one task per group running its dbt tests.
 - Every model is computed *as of* the run's data interval end (logical
@@ -55,6 +59,14 @@ def tailor_transform() -> None:
 
         return run_matcher().summary()
 
+    @task
+    def weather_refresh(**context) -> dict:
+        """Upserts the weather at customers' locations for the run's date (tailor.enrich.weather)."""
+        from tailor.enrich.weather import load_weather
+        from tailor.orchestration import run_date
+
+        return load_weather(run_date(context).date()).as_dict()
+
     dbt_build = cosmos_config.DbtTaskGroup(
         group_id="dbt",
         project_config=cosmos_config.project_config(),
@@ -68,7 +80,7 @@ def tailor_transform() -> None:
     def marts_published() -> None:
         """Emits Asset `marts` once every model and test above succeeded."""
 
-    dbt_staging >> identity_matcher() >> dbt_build >> marts_published()
+    dbt_staging >> [identity_matcher(), weather_refresh()] >> dbt_build >> marts_published()
 
 
 tailor_transform()

@@ -252,10 +252,17 @@ def doctor() -> None:
 def bench(
     name: Annotated[str, typer.Argument(help="Scenario in benchmarks/, e.g. 'seed'")],
     size: Annotated[int | None, typer.Option(help="Scenario size (its own default if omitted)")] = None,
+    customers: Annotated[
+        int | None, typer.Option(help="Same as --size, for scenarios sized in customers (seed, identity, pipeline)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the figures, as JSON")] = False,
 ) -> None:
     """Run a benchmark scenario; figures are ratios against a baseline in the same run."""
     from tailor.bench import run_benchmark
+
+    if size is not None and customers is not None and size != customers:
+        fail(f"--size {size} and --customers {customers} disagree: give one of them.")
+    size = size if size is not None else customers
 
     def progress(message: str) -> None:
         err_console.print(f"[dim]{message}[/]")
@@ -280,6 +287,7 @@ def _register_areas() -> None:
     from tailor.cdc import cli as cdc_cli
     from tailor.cdc import connectors_cli
     from tailor.collect import cli as collect_cli
+    from tailor.enrich import cli as enrich_cli
     from tailor.export import cli as export_cli
     from tailor.identity import cli as identity_cli
     from tailor.quality import cli as quality_cli
@@ -287,7 +295,7 @@ def _register_areas() -> None:
     from tailor.transform import cli as transform_cli
 
     for module in (source_cli, collect_cli, cdc_cli, connectors_cli, transform_cli, identity_cli, quality_cli,
-                   export_cli):
+                   export_cli, enrich_cli):
         module.register(app)
 
 

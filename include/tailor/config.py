@@ -75,6 +75,9 @@ class Settings:
     # does, e.g. a Docker network name); None: the same as source_url.
     connect_source_url: str | None = None
     send_rate_per_s: float = 50.0
+    # Weather source (tailor.enrich.weather): 'file:/path/to/export.csv';
+    # None: the bundled offline sample.
+    weather_provider: str | None = None
     collect: CollectSettings = field(default_factory=CollectSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -188,6 +191,7 @@ def load_settings() -> Settings:
         java_home=_env_path("TAILOR_JAVA_HOME", Path()) if os.environ.get("TAILOR_JAVA_HOME") else None,
         send_rate_per_s=_send_rate(),
         connect_source_url=os.environ.get("TAILOR_CONNECT_SOURCE_URL") or None,
+        weather_provider=os.environ.get("TAILOR_WEATHER_PROVIDER") or None,
         collect=load_collect_settings(),
     )
 
