@@ -1,97 +1,158 @@
 -- Reading the CDC change log (raw.cdc_events).
 --
 -- One landing table feeds every staging model: cdc_current_state() turns the
--- change log of one shop table into its current state, as one row per
--- primary key with the row image in `record` (jsonb). The latest change per
--- key wins, ordered by (source_lsn, landing_id); keys whose latest change is
--- a delete disappear; a truncate erases every change of that table landed
--- before it.
+-- change log of one shop table into one row per primary key with the row
+-- image in `record` (jsonb). The latest change per key wins, ordered by
+-- (source_lsn, landing_id); a truncate erases every change of that table
+-- landed before it.
+--
+-- Incremental: the macro reads only the changes landed after a watermark
+-- (landing_id), written as the literal `/*cdc_watermark*/ 0`. The compiled
+-- SQL (watermark 0) is the whole current state; the cdc_incremental
+-- materialization (cdc_incremental.sql) substitutes the watermark of the
+-- model's state table to get just the changed keys, and again to get the
+-- "tail" its view adds on top of the state table. So the same text decides
+-- the full and the incremental result, which is what keeps them equal.
+--
+-- Its output, per key changed after the watermark: the latest image, or a
+-- tombstone (`_op` = 'd', record null) when that change is a delete; plus,
+-- if the table was truncated after the watermark, one row with `_op` = 't'
+-- and no key. The materialization applies those; staging views never show
+-- tombstones. A model passes the meta columns through with
+-- {{ cdc_meta_columns() }} in its select list.
 --
 -- Unchanged TOAST columns: PostgreSQL does not write an unchanged out-of-line
 -- (TOASTed, > ~2 kB) value to the WAL, so an update's image carries
 -- Debezium's marker '__debezium_unavailable_value' for it instead
 -- (connector.yml: unavailable.value.placeholder). Such a column takes the
--- latest earlier value of the same key that is not the marker; with none in
--- the log (capture history incomplete) it is null, never the marker text.
--- Only keys whose latest image carries the marker pay for this: finding them
--- costs one filter over the table's updates (the marker only appears in
--- updates), and with none found the joins behind it read nothing.
+-- latest earlier value of the same key that is not the marker, from any
+-- change since the table's last truncate (also those before the watermark:
+-- the state table keeps typed columns, not the image); with none in the log
+-- (capture history incomplete) it is null, never the marker text. Only keys
+-- whose latest image carries the marker pay for this: the marker only
+-- appears in updates, and with none in the batch the lookups never run.
 {% macro cdc_current_state(table_name) -%}
+    {%- if execute and model is mapping and 'cdc_meta_columns' not in (model.raw_code or '') -%}
+        {{ exceptions.raise_compiler_error(
+            model.name ~ " reads the change log with cdc_current_state() but does not select the meta "
+            ~ "columns: put {{ cdc_meta_columns() }} in the select list of its renamed CTE (in place "
+            ~ "of _landed_at), so the cdc_incremental materialization can apply changes by key.") }}
+    {%- endif -%}
     {%- set marker = '__debezium_unavailable_value' -%}
     {%- set has_marker = "@? '$.* ? (@ == \"" ~ marker ~ "\")'" -%}
+    {%- set watermark = '/*cdc_watermark*/ 0' -%}
+    {%- set events_of_table -%}
+        {{ source('shop', 'cdc_events') }} as events
+        where events.source_table = '{{ table_name }}'
+    {%- endset -%}
+    {%- set last_truncate -%}
+        (
+            select max(truncates.landing_id)
+            from {{ source('shop', 'cdc_events') }} as truncates
+            where truncates.source_table = '{{ table_name }}'
+                and truncates.op = 't'
+                and truncates.landing_id > {{ watermark }}
+        )
+    {%- endset -%}
     {%- set changes -%}
         select events.*
-        from {{ source('shop', 'cdc_events') }} as events
-        where events.source_table = '{{ table_name }}'
+        from {{ events_of_table }}
             and events.op in ('c', 'u', 'd', 'r')
-            and events.landing_id > coalesce((
-                select max(truncates.landing_id)
-                from {{ source('shop', 'cdc_events') }} as truncates
-                where truncates.source_table = '{{ table_name }}'
-                    and truncates.op = 't'
-            ), 0)
+            and events.landing_id > {{ watermark }}
+            and events.landing_id > coalesce({{ last_truncate }}, 0)
     {%- endset %}
     select
         case
+            when latest.op = 'd' then null
             when carried.patch is null then latest.record
             else latest.record || carried.patch
         end as record,
+        latest.pk as _pk,
+        latest.op as _op,
         latest.source_lsn as _source_lsn,
-        latest.source_ts as _source_ts,
+        latest.landing_id as _landing_id,
         latest.landed_at as _landed_at
     from (
         -- distinct on (not row_number() = 1): the planner then estimates
-        -- one row per key instead of a fraction of the change log, which
-        -- keeps joins between staging views on hash joins
+        -- one row per key instead of a fraction of the change log
         select distinct on (events.pk)
             events.pk,
             events.after as record,
             events.op,
             events.source_lsn,
-            events.source_ts,
+            events.landing_id,
             events.landed_at
         from ({{ changes }}) as events
         order by events.pk, events.source_lsn desc, events.landing_id desc
     ) as latest
     left join (
         -- per marked key: {column: latest earlier real value, or null}
-        select toasted.pk, jsonb_object_agg(toasted.column_name, toasted.value) as patch
+        select marked.pk, jsonb_object_agg(marked.column_name, coalesce(earlier.value, 'null'::jsonb)) as patch
         from (
-            select distinct on (marked.pk, marked.column_name)
-                marked.pk,
-                marked.column_name,
-                coalesce(earlier.after -> marked.column_name, 'null'::jsonb) as value
+            -- the latest image of each key with a marked update in the
+            -- batch, kept if it still carries the marker, one row per column
+            select candidate.pk, candidate.source_lsn, columns.key as column_name
             from (
-                -- the latest image of each key that ever had a marked update,
-                -- kept if it still carries the marker, one row per marked column
-                select candidate.pk, candidate.source_lsn, columns.key as column_name
-                from (
-                    select distinct on (events.pk) events.pk, events.after, events.source_lsn
-                    from ({{ changes }}) as events
-                    where events.pk in (
-                        select updates.pk
-                        from ({{ changes }}) as updates
-                        where updates.op = 'u' and updates.after {{ has_marker }}
-                    )
-                    order by events.pk, events.source_lsn desc, events.landing_id desc
-                ) as candidate
-                cross join lateral jsonb_each_text(candidate.after) as columns
-                where candidate.after {{ has_marker }}
-                    and columns.value = '{{ marker }}'
-            ) as marked
-            left join ({{ changes }}) as earlier
-                on earlier.pk = marked.pk
-                and earlier.source_lsn < marked.source_lsn
-                and earlier.after ? marked.column_name
-                and (earlier.after ->> marked.column_name) is distinct from '{{ marker }}'
-            order by
-                marked.pk, marked.column_name,
-                earlier.source_lsn desc nulls last, earlier.landing_id desc nulls last
-        ) as toasted
-        group by toasted.pk
+                select distinct on (events.pk) events.pk, events.after, events.source_lsn
+                from ({{ changes }}) as events
+                where events.pk in (
+                    select updates.pk
+                    from ({{ changes }}) as updates
+                    where updates.op = 'u' and updates.after {{ has_marker }}
+                )
+                order by events.pk, events.source_lsn desc, events.landing_id desc
+            ) as candidate
+            cross join lateral jsonb_each_text(candidate.after) as columns
+            where candidate.after {{ has_marker }}
+                and columns.value = '{{ marker }}'
+        ) as marked
+        left join lateral (
+            -- any change of the key since the table's last truncate, also
+            -- before the watermark
+            select events.after -> marked.column_name as value
+            from {{ events_of_table }}
+                and events.pk = marked.pk
+                and events.op in ('c', 'u', 'r')
+                and events.source_lsn < marked.source_lsn
+                and events.landing_id > coalesce((
+                    select max(truncates.landing_id)
+                    from {{ source('shop', 'cdc_events') }} as truncates
+                    where truncates.source_table = '{{ table_name }}'
+                        and truncates.op = 't'
+                ), 0)
+                and events.after ? marked.column_name
+                and (events.after ->> marked.column_name) is distinct from '{{ marker }}'
+            order by events.source_lsn desc, events.landing_id desc
+            limit 1
+        ) as earlier on true
+        group by marked.pk
     ) as carried
         on carried.pk = latest.pk
-    where latest.op <> 'd'
+
+    union all
+
+    -- the last truncate after the watermark, if any: everything before it goes
+    select
+        null::jsonb as record,
+        null::jsonb as _pk,
+        truncates.op as _op,
+        truncates.source_lsn as _source_lsn,
+        truncates.landing_id as _landing_id,
+        truncates.landed_at as _landed_at
+    from {{ source('shop', 'cdc_events') }} as truncates
+    where truncates.landing_id = {{ last_truncate }}
+{%- endmacro %}
+
+
+-- The meta columns a staging model over the change log selects (after its
+-- own columns): which key and change its row comes from. The
+-- cdc_incremental materialization needs them to apply changes by key.
+{% macro cdc_meta_columns() -%}
+    _pk,
+        _op,
+        _source_lsn,
+        _landing_id,
+        _landed_at
 {%- endmacro %}
 
 

@@ -1,4 +1,4 @@
--- Current state of shop.cart_items, rebuilt from the CDC change log.
+-- Current state of shop.cart_items, kept up to date from the CDC change log.
 with
 
 source as (
@@ -20,7 +20,9 @@ renamed as (
 
         -- timestamps
         {{ cdc_field('added_at', 'timestamptz') }} as added_at,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

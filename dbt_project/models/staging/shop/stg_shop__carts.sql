@@ -1,4 +1,4 @@
--- Current state of shop.carts, rebuilt from the CDC change log.
+-- Current state of shop.carts, kept up to date from the CDC change log.
 with
 
 source as (
@@ -23,7 +23,9 @@ renamed as (
         -- timestamps
         {{ cdc_field('created_at', 'timestamptz') }} as created_at,
         {{ cdc_field('updated_at', 'timestamptz') }} as updated_at,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

@@ -1,4 +1,4 @@
--- Current state of shop.categories, rebuilt from the CDC change log.
+-- Current state of shop.categories, kept up to date from the CDC change log.
 with
 
 source as (
@@ -16,7 +16,9 @@ renamed as (
 
         -- descriptors
         {{ cdc_field('name') }} as category_name,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

@@ -1,5 +1,9 @@
 -- How far the change log of each shop table reaches: the default "as of"
 -- of a run (as_of()) and a freshness signal. 1:1 with the landing table.
+-- A view (not cdc_incremental like its siblings): an aggregate of the log,
+-- not the state of a shop table.
+{{ config(materialized='view') }}
+
 with
 
 source as (

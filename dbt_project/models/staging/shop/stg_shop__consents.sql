@@ -1,4 +1,4 @@
--- Current state of shop.consents, rebuilt from the CDC change log.
+-- Current state of shop.consents, kept up to date from the CDC change log.
 with
 
 source as (
@@ -22,7 +22,9 @@ renamed as (
 
         -- timestamps
         {{ cdc_field('recorded_at', 'timestamptz') }} as recorded_at,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

@@ -1,4 +1,4 @@
--- Current state of shop.customer_devices, rebuilt from the CDC change log.
+-- Current state of shop.customer_devices, kept up to date from the CDC change log.
 with
 
 source as (
@@ -17,7 +17,9 @@ renamed as (
         -- timestamps
         {{ cdc_field('first_seen_at', 'timestamptz') }} as first_seen_at,
         {{ cdc_field('last_seen_at', 'timestamptz') }} as last_seen_at,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

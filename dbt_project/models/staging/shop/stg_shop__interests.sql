@@ -1,4 +1,4 @@
--- Current state of shop.interests, rebuilt from the CDC change log: what
+-- Current state of shop.interests, kept up to date from the CDC change log: what
 -- people told the shop they care about (signup form, preference centre,
 -- surveys).
 with
@@ -21,7 +21,9 @@ renamed as (
 
         -- timestamps
         {{ cdc_field('recorded_at', 'timestamptz') }} as recorded_at,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

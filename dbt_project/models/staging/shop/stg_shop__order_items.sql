@@ -1,4 +1,4 @@
--- Current state of shop.order_items, rebuilt from the CDC change log.
+-- Current state of shop.order_items, kept up to date from the CDC change log.
 with
 
 source as (
@@ -20,7 +20,9 @@ renamed as (
         {{ cdc_field('quantity', 'integer') }} as quantity,
         {{ cdc_field('unit_price', 'numeric(10, 2)') }} as unit_price,
         {{ cdc_field('quantity', 'integer') }} * {{ cdc_field('unit_price', 'numeric(10, 2)') }} as line_total,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

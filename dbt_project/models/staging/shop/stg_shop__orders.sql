@@ -1,4 +1,4 @@
--- Current state of shop.orders, rebuilt from the CDC change log.
+-- Current state of shop.orders, kept up to date from the CDC change log.
 with
 
 source as (
@@ -32,7 +32,9 @@ renamed as (
         -- timestamps
         {{ cdc_field('ordered_at', 'timestamptz') }} as ordered_at,
         {{ cdc_field('updated_at', 'timestamptz') }} as updated_at,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

@@ -1,4 +1,4 @@
--- Current state of shop.web_events, rebuilt from the CDC change log.
+-- Current state of shop.web_events, kept up to date from the CDC change log.
 with
 
 source as (
@@ -36,7 +36,9 @@ renamed as (
         -- timestamps
         {{ cdc_field('occurred_at', 'timestamptz') }} as occurred_at,
         {{ cdc_field('received_at', 'timestamptz') }} as received_at,
-        _landed_at
+
+        -- change log: key, change and landing
+        {{ cdc_meta_columns() }}
 
     from source
 

@@ -1,0 +1,231 @@
+"""The whole transform, full refresh against incremental, on the same data.
+
+Runs in two throw-away databases on the same server
+(``tailor_bench_pipeline_shop`` / ``_warehouse``, own replication slot), so
+the real shop and warehouse are never touched:
+
+1. seed ``size`` customers (default 20,000) with the standard generator
+   (seed 42 unless ``TAILOR_BENCH_SEED``) and land them with the real CDC
+   capture;
+2. build everything the transform DAG builds, in its order (dbt staging,
+   the Splink matcher, dbt for the rest), as of the shop's latest
+   timestamp: ``initial_s``;
+3. change 1% of the customers in the shop (``tailor.source.changes``: new
+   orders, web and email events, consent withdrawals, email/city/name
+   edits, cart deletes) and capture them;
+4. the same transform again, incrementally: ``incremental_s``; then
+   checksums (md5 over the sorted row texts) of every relation in
+   staging, intermediate and marts;
+5. the same transform with ``--full-refresh``, same data and as_of:
+   ``full_s``; checksums again. ``identical`` is true when every relation
+   matches. The person map (``int_person_map``, and its history) is never
+   fully refreshed, by design (stable ids), so both builds see the same map.
+
+``incremental_vs_full`` is the ratio the acceptance target is about
+(incremental_s / full_s). The matcher's share of each is reported
+separately (``matcher_s_*``), as are the rows per relation (``rows``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_SHOP = "tailor_bench_pipeline_shop"
+BENCH_WAREHOUSE = "tailor_bench_pipeline_warehouse"
+BENCH_SLOT = "tailor_bench_pipeline"
+CHECKED_SCHEMAS = ("staging", "intermediate", "marts")
+# Columns holding wall-clock time, not data: left out of the checksums.
+WALL_CLOCK_COLUMNS = {"staging.stg_ml__identity_links": ("computed_at",)}
+
+
+def _with_dbname(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _drop_bench(admin) -> None:
+    for (slot,) in admin.execute(
+        "select slot_name from pg_replication_slots where slot_name = %s", (BENCH_SLOT,)
+    ).fetchall():
+        admin.execute("select pg_drop_replication_slot(%s)", (slot,))
+    for name in (BENCH_SHOP, BENCH_WAREHOUSE):
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+class TransformTiming(NamedTuple):
+    """One pass of the transform DAG's three steps (a NamedTuple: bench loads this file without a module)."""
+
+    total_s: float
+    staging_s: float
+    matcher_s: float
+    rest_s: float
+
+
+def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[str], None]) -> TransformTiming:
+    """What the transform DAG does: dbt staging, the matcher, dbt for the rest."""
+    from tailor.identity.matcher import run_matcher
+    from tailor.transform.dbt import run_dbt
+
+    refresh = ["--full-refresh"] if full_refresh else []
+    dbt_vars = {"as_of": as_of}
+    started = time.monotonic()
+    staging = run_dbt(["build", "--select", "staging", "--indirect-selection", "buildable", "--quiet", *refresh],
+                      vars=dbt_vars, settings=settings)
+    if not staging.success:
+        raise RuntimeError(staging.summary())
+    staging_s = time.monotonic() - started
+    match = run_matcher(settings)
+    matcher_s = time.monotonic() - started - staging_s
+    progress(f"  {match.summary()}")
+    rest = run_dbt(["build", "--exclude", "staging", "--indirect-selection", "buildable", "--quiet", *refresh],
+                   vars=dbt_vars, settings=settings)
+    if not rest.success:
+        raise RuntimeError(rest.summary())
+    total_s = time.monotonic() - started
+    return TransformTiming(total_s, staging_s, matcher_s, total_s - staging_s - matcher_s)
+
+
+def checksums(settings) -> dict[str, tuple[int, str]]:
+    """(rows, md5 of the sorted row texts) of every relation dbt built."""
+    from tailor.db.connect import connect
+
+    found: dict[str, tuple[int, str]] = {}
+    with connect("warehouse", settings) as conn:
+        relations = conn.execute(
+            """
+            select table_schema, table_name from information_schema.tables
+            where table_schema = any(%s) and table_name not like '%%\\_\\_state'
+            order by 1, 2
+            """,
+            (list(CHECKED_SCHEMAS),),
+        ).fetchall()
+        for schema, name in relations:
+            skipped = WALL_CLOCK_COLUMNS.get(f"{schema}.{name}", ())
+            columns = [column for (column,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s "
+                "and table_name = %s order by ordinal_position", (schema, name)).fetchall()
+                if column not in skipped]
+            row = "row(" + ", ".join(f't."{column}"' for column in columns) + ")::text"
+            rows, digest = conn.execute(
+                f'select count(*), md5(coalesce(string_agg(row_md5, \'\' order by row_md5), \'\')) '
+                f'from (select md5({row}) as row_md5 from "{schema}"."{name}" as t) as rows'
+            ).fetchone()
+            found[f"{schema}.{name}"] = (rows, digest)
+    return found
+
+
+def _capture_all(settings, timeout_s: float = 1800) -> int:
+    """One bounded capture run (until caught up with the shop's WAL at its start); the changes landed.
+
+    On the embedded server the slot first decodes the warehouse's own WAL of
+    the build before it (same cluster), gigabytes at 100k customers; the
+    capture's stop rule waits for the walsender to pass the start position,
+    so the run lands the shop's changes however long that takes.
+    """
+    from tailor.cdc.capture import run_capture
+
+    result = run_capture(settings, max_seconds=timeout_s, overrides={"slot.name": BENCH_SLOT})
+    if result.status != "succeeded":
+        raise RuntimeError(f"capture failed: {result.error}")
+    return result.events_landed
+
+
+def _latest_source_ts(settings) -> str:
+    from tailor.db.connect import connect
+
+    with connect("warehouse", settings) as conn:
+        (latest,) = conn.execute("select max(source_ts) from raw.cdc_events").fetchone()
+    return (latest + timedelta(seconds=1)).isoformat()
+
+
+def run(size: int | None, progress: Callable[[str], None]) -> dict[str, Any]:
+    import psycopg
+
+    from tailor.cdc.capture import run_capture
+    from tailor.config import get_settings
+    from tailor.db.connect import connect, database_url
+    from tailor.db.migrate import migrate
+    from tailor.db.service import ensure_database
+    from tailor.source.changes import apply_changes
+    from tailor.source.generate import seed
+
+    customers = size or 20_000
+    seed_value = int(os.environ.get("TAILOR_BENCH_SEED", "42"))
+    progress(ensure_database())
+    base = get_settings()
+    settings = dataclasses.replace(
+        base,
+        source_url=_with_dbname(database_url("shop", base), BENCH_SHOP),
+        warehouse_url=_with_dbname(database_url("warehouse", base), BENCH_WAREHOUSE),
+    )
+    admin_url = _with_dbname(database_url("shop", base), "postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        _drop_bench(admin)
+        for name in (BENCH_SHOP, BENCH_WAREHOUSE):
+            admin.execute(f'create database "{name}"')
+    try:
+        migrate("shop", settings)
+        migrate("warehouse", settings)
+        progress(f"seeding {customers:,} customers (seed {seed_value})")
+        seed(settings, customers=customers, seed=seed_value)
+        progress("capturing into raw")
+        # the snapshot: one run reads every table, however long that takes
+        landed = run_capture(settings, max_seconds=1800, overrides={"slot.name": BENCH_SLOT}).events_landed
+        with connect("warehouse", settings) as conn:
+            conn.execute("analyze raw.cdc_events")  # a fresh table: plan on real statistics
+
+        as_of = _latest_source_ts(settings)
+        progress(f"initial build as of {as_of}")
+        initial = transform(settings, as_of, full_refresh=False, progress=progress)
+        progress(f"  {initial.total_s:.1f}s")
+
+        changes = apply_changes(settings, share=0.01, seed=seed_value)
+        progress(changes.describe())
+        changed = _capture_all(settings)
+        if not changed:
+            raise RuntimeError("the changes to the shop landed nothing in raw: the comparison would prove nothing")
+        as_of = _latest_source_ts(settings)
+
+        progress(f"incremental build as of {as_of} ({changed:,} changes landed)")
+        incremental = transform(settings, as_of, full_refresh=False, progress=progress)
+        progress(f"  {incremental.total_s:.1f}s; checksumming")
+        after_incremental = checksums(settings)
+
+        progress(f"full refresh as of {as_of}")
+        full = transform(settings, as_of, full_refresh=True, progress=progress)
+        progress(f"  {full.total_s:.1f}s; checksumming")
+        after_full = checksums(settings)
+
+        differing = sorted(name for name in after_full | after_incremental
+                           if after_full.get(name) != after_incremental.get(name))
+        return {
+            "customers": customers,
+            "changed_customers": changes.customers,
+            "changes_landed": changed,
+            "events_landed": landed,
+            "full_s": round(full.total_s, 2),
+            "incremental_s": round(incremental.total_s, 2),
+            "incremental_vs_full": round(incremental.total_s / full.total_s, 3),
+            "identical": not differing,
+            "differing": differing,
+            "relations_compared": len(after_full),
+            "initial_s": round(initial.total_s, 2),
+            "matcher_s_full": round(full.matcher_s, 2),
+            "matcher_s_incremental": round(incremental.matcher_s, 2),
+            "staging_s_full": round(full.staging_s, 2),
+            "staging_s_incremental": round(incremental.staging_s, 2),
+            "rest_s_full": round(full.rest_s, 2),
+            "rest_s_incremental": round(incremental.rest_s, 2),
+            "rows": {name: rows for name, (rows, _) in after_full.items()},
+            "changes": changes.rows,
+            "seed": seed_value,
+        }
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            _drop_bench(admin)
