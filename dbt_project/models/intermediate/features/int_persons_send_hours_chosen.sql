@@ -1,0 +1,153 @@
+-- The best hour of the day (0-23, in the person's local time) to send them
+-- email, and the evidence it rests on.
+--
+-- Sources, in order: the local hours of their email opens and clicks (when
+-- they read mail), else the local hours their web sessions were active
+-- (when they are online), else the default_send_hour var. A source counts
+-- with at least send_hour_min_events events in the last
+-- send_hour_lookback_days before as_of. The hour is the one with most
+-- events; ties go to the hour used most recently, then the earlier hour.
+-- Local time is the zone of int_persons_timezones_resolved (imputed zones
+-- included: an hour from the right country beats no hour).
+{%- set min_events = var('send_hour_min_events') %}
+with
+
+-- as_of() once: unset, it is a scan of the change log's watermarks
+run as (
+
+    select
+        {{ as_of() }} as as_of,
+        {{ as_of() }} - interval '{{ var("send_hour_lookback_days") }} days' as lookback_start
+
+),
+
+customers as (
+
+    select customer_id, person_id from {{ ref('int_customers_resolved') }}
+
+),
+
+timezones as (
+
+    select * from {{ ref('int_persons_timezones_resolved') }}
+
+),
+
+email_engagements as (
+
+    select customer_id, occurred_at from {{ ref('stg_shop__email_events') }}
+    where customer_id is not null
+        and is_engagement
+
+),
+
+web_events as (
+
+    select customer_id, session_id, occurred_at from {{ ref('int_web_events_stitched') }}
+    where customer_id is not null
+        and session_id is not null
+
+),
+
+email_hours as (
+
+    select
+        customers.person_id,
+        extract(hour from email_engagements.occurred_at at time zone timezones.local_timezone)::integer as local_hour,
+        count(*) as event_count,
+        max(email_engagements.occurred_at) as last_seen_at
+    from email_engagements
+    cross join run
+    inner join customers
+        on email_engagements.customer_id = customers.customer_id
+    inner join timezones
+        on customers.person_id = timezones.person_id
+    where email_engagements.occurred_at <= run.as_of
+        and email_engagements.occurred_at > run.lookback_start
+    group by customers.person_id, local_hour
+
+),
+
+-- a session active across two hours votes for both
+web_hours as (
+
+    select
+        customers.person_id,
+        extract(hour from web_events.occurred_at at time zone timezones.local_timezone)::integer as local_hour,
+        count(distinct web_events.session_id) as event_count,
+        max(web_events.occurred_at) as last_seen_at
+    from web_events
+    cross join run
+    inner join customers
+        on web_events.customer_id = customers.customer_id
+    inner join timezones
+        on customers.person_id = timezones.person_id
+    where web_events.occurred_at <= run.as_of
+        and web_events.occurred_at > run.lookback_start
+    group by customers.person_id, local_hour
+
+),
+
+email_ranked as (
+
+    select
+        person_id,
+        local_hour,
+        sum(event_count) over (partition by person_id) as evidence_count,
+        row_number() over (
+            partition by person_id order by event_count desc, last_seen_at desc, local_hour
+        ) as hour_rank
+    from email_hours
+
+),
+
+web_ranked as (
+
+    select
+        person_id,
+        local_hour,
+        sum(event_count) over (partition by person_id) as evidence_count,
+        row_number() over (
+            partition by person_id order by event_count desc, last_seen_at desc, local_hour
+        ) as hour_rank
+    from web_hours
+
+),
+
+email_best as (
+
+    select * from email_ranked
+    where hour_rank = 1
+        and evidence_count >= {{ min_events }}
+
+),
+
+web_best as (
+
+    select * from web_ranked
+    where hour_rank = 1
+        and evidence_count >= {{ min_events }}
+
+),
+
+chosen as (
+
+    select
+        timezones.person_id,
+        coalesce(email_best.local_hour, web_best.local_hour, {{ var('default_send_hour') }}) as best_send_hour,
+        case
+            when email_best.person_id is not null then 'email_engagement'
+            when web_best.person_id is not null then 'web_activity'
+            else 'default'
+        end as best_send_hour_source,
+        coalesce(email_best.evidence_count, web_best.evidence_count, 0) as best_send_hour_evidence,
+        timezones.local_timezone
+    from timezones
+    left join email_best
+        on timezones.person_id = email_best.person_id
+    left join web_best
+        on timezones.person_id = web_best.person_id
+
+)
+
+select * from chosen
