@@ -106,8 +106,8 @@ DEFINITION_DEFAULTS: dict[str, str] = {
     "unavailable.value.placeholder": UNAVAILABLE_VALUE,
 }
 ENGINE_TUNING: dict[str, str] = {
-    "max.batch.size": "4096",
-    "max.queue.size": "16384",
+    "max.batch.size": "8192",
+    "max.queue.size": "32768",
     "poll.interval.ms": "50",
 }
 # -Xrs: the JVM must not install its own SIGTERM/SIGINT handlers (they would
