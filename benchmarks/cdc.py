@@ -1,7 +1,7 @@
 """CDC throughput and latency: shop changes -> raw.cdc_events, with a bare-engine baseline.
 
-Runs in two throw-away databases on the same server (``tailor_bench_shop``,
-``tailor_bench_warehouse``) with their own replication slots, so the real
+Runs in two throw-away databases on the same server (``tailor_bench_cdc_shop``,
+``tailor_bench_cdc_warehouse``) with their own replication slots, so the real
 shop, warehouse and slot are never touched. Steps:
 
 1. create the databases, the publication and three slots (``landed``, ``bare``
@@ -34,36 +34,17 @@ under the same load.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
 
-BENCH_SHOP = "tailor_bench_shop"
-BENCH_WAREHOUSE = "tailor_bench_warehouse"
 LANDED_SLOT = "tailor_bench_landed"
 BARE_SLOT = "tailor_bench_bare"
 BARE_AFTER_SLOT = "tailor_bench_bare_after"
 TX_CHANGES = 100
 LATENCY_SECONDS = 15.0
 LATENCY_RATE = 1_000  # changes per second
-
-
-def _with_dbname(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + dbname))
-
-
-def _drop_bench(admin) -> None:
-    for (slot,) in admin.execute(
-        "select slot_name from pg_replication_slots where slot_name in (%s, %s, %s)",
-        (LANDED_SLOT, BARE_SLOT, BARE_AFTER_SLOT),
-    ).fetchall():
-        admin.execute("select pg_drop_replication_slot(%s)", (slot,))
-    for name in (BENCH_SHOP, BENCH_WAREHOUSE):
-        admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 def _write_changes(conn, total: int, rng: random.Random, rate: float | None = None) -> int:
@@ -114,30 +95,17 @@ def _write_changes(conn, total: int, rng: random.Random, rate: float | None = No
 def run(size: int | None, progress: Callable[[str], None]) -> dict:
     import psycopg
 
+    from tailor.bench import scratch_databases
     from tailor.cdc.capture import run_capture
     from tailor.cdc.worker import engine_properties
-    from tailor.config import get_settings
     from tailor.db.connect import database_url
-    from tailor.db.migrate import migrate
-    from tailor.db.service import ensure_database
 
     changes = size or 200_000
-    progress(ensure_database())
-    base = get_settings()
-    shop_url = _with_dbname(database_url("shop", base), BENCH_SHOP)
-    warehouse_url = _with_dbname(database_url("warehouse", base), BENCH_WAREHOUSE)
-    settings = dataclasses.replace(base, source_url=shop_url, warehouse_url=warehouse_url)
-    admin_url = _with_dbname(database_url("shop", base), "postgres")
     rng = random.Random(42)
     common = {"snapshot.mode": "no_data"}
 
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        _drop_bench(admin)
-        for name in (BENCH_SHOP, BENCH_WAREHOUSE):
-            admin.execute(f'create database "{name}"')
-    try:
-        migrate("shop", settings)
-        migrate("warehouse", settings)
+    with scratch_databases("cdc", progress, slots=(LANDED_SLOT, BARE_SLOT, BARE_AFTER_SLOT)) as settings:
+        shop_url, warehouse_url = database_url("shop", settings), database_url("warehouse", settings)
         tables = engine_properties(settings)["table.include.list"]
         publication = engine_properties(settings)["publication.name"]
         with psycopg.connect(shop_url, autocommit=True) as shop:
@@ -232,9 +200,6 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
                 (mark,),
             ).fetchone()
         continuous = outcome["result"]
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            _drop_bench(admin)
 
     return {
         "changes": changes,

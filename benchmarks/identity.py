@@ -18,40 +18,19 @@ the real shop and warehouse are never touched:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
 
-BENCH_SHOP = "tailor_bench_identity_shop"
-BENCH_WAREHOUSE = "tailor_bench_identity_warehouse"
 BENCH_SLOT = "tailor_bench_identity"
 
 
-def _with_dbname(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _drop_bench(admin) -> None:
-    for (slot,) in admin.execute(
-        "select slot_name from pg_replication_slots where slot_name = %s", (BENCH_SLOT,)
-    ).fetchall():
-        admin.execute("select pg_drop_replication_slot(%s)", (slot,))
-    for name in (BENCH_SHOP, BENCH_WAREHOUSE):
-        admin.execute(f'drop database if exists "{name}" with (force)')
-
-
 def run(size: int | None, progress: Callable[[str], None]) -> dict:
-    import psycopg
     import splink
 
+    from tailor.bench import scratch_databases
     from tailor.cdc.capture import run_capture
-    from tailor.config import get_settings
-    from tailor.db.connect import connect, database_url
-    from tailor.db.migrate import migrate
-    from tailor.db.service import ensure_database
+    from tailor.db.connect import connect
     from tailor.identity.matcher import run_matcher
     from tailor.identity.scoring import components, pairwise_score
     from tailor.source.generate import seed
@@ -59,21 +38,7 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
 
     customers = size or 20_000
     seed_value = int(os.environ.get("TAILOR_BENCH_SEED", "42"))
-    progress(ensure_database())
-    base = get_settings()
-    settings = dataclasses.replace(
-        base,
-        source_url=_with_dbname(database_url("shop", base), BENCH_SHOP),
-        warehouse_url=_with_dbname(database_url("warehouse", base), BENCH_WAREHOUSE),
-    )
-    admin_url = _with_dbname(database_url("shop", base), "postgres")
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        _drop_bench(admin)
-        for name in (BENCH_SHOP, BENCH_WAREHOUSE):
-            admin.execute(f'create database "{name}"')
-    try:
-        migrate("shop", settings)
-        migrate("warehouse", settings)
+    with scratch_databases("identity", progress, slots=(BENCH_SLOT,)) as settings:
         progress(f"seeding {customers:,} customers (seed {seed_value})")
         seed(settings, customers=customers, seed=seed_value)
         progress("capturing into raw")
@@ -130,6 +95,3 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
             "splink_version": splink.__version__,
             "seed": seed_value,
         }
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            _drop_bench(admin)

@@ -28,34 +28,16 @@ separately (``matcher_s_*``), as are the rows per relation (``rows``).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
-BENCH_SHOP = "tailor_bench_pipeline_shop"
-BENCH_WAREHOUSE = "tailor_bench_pipeline_warehouse"
 BENCH_SLOT = "tailor_bench_pipeline"
 CHECKED_SCHEMAS = ("staging", "intermediate", "marts")
 # Columns holding wall-clock time, not data: left out of the checksums.
 WALL_CLOCK_COLUMNS = {"staging.stg_ml__identity_links": ("computed_at",)}
-
-
-def _with_dbname(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _drop_bench(admin) -> None:
-    for (slot,) in admin.execute(
-        "select slot_name from pg_replication_slots where slot_name = %s", (BENCH_SLOT,)
-    ).fetchall():
-        admin.execute("select pg_drop_replication_slot(%s)", (slot,))
-    for name in (BENCH_SHOP, BENCH_WAREHOUSE):
-        admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 class TransformTiming(NamedTuple):
@@ -145,33 +127,15 @@ def _latest_source_ts(settings) -> str:
 
 
 def run(size: int | None, progress: Callable[[str], None]) -> dict[str, Any]:
-    import psycopg
-
+    from tailor.bench import scratch_databases
     from tailor.cdc.capture import run_capture
-    from tailor.config import get_settings
-    from tailor.db.connect import connect, database_url
-    from tailor.db.migrate import migrate
-    from tailor.db.service import ensure_database
+    from tailor.db.connect import connect
     from tailor.source.changes import apply_changes
     from tailor.source.generate import seed
 
     customers = size or 20_000
     seed_value = int(os.environ.get("TAILOR_BENCH_SEED", "42"))
-    progress(ensure_database())
-    base = get_settings()
-    settings = dataclasses.replace(
-        base,
-        source_url=_with_dbname(database_url("shop", base), BENCH_SHOP),
-        warehouse_url=_with_dbname(database_url("warehouse", base), BENCH_WAREHOUSE),
-    )
-    admin_url = _with_dbname(database_url("shop", base), "postgres")
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        _drop_bench(admin)
-        for name in (BENCH_SHOP, BENCH_WAREHOUSE):
-            admin.execute(f'create database "{name}"')
-    try:
-        migrate("shop", settings)
-        migrate("warehouse", settings)
+    with scratch_databases("pipeline", progress, slots=(BENCH_SLOT,)) as settings:
         progress(f"seeding {customers:,} customers (seed {seed_value})")
         seed(settings, customers=customers, seed=seed_value)
         progress("capturing into raw")
@@ -226,6 +190,3 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict[str, Any]:
             "changes": changes.rows,
             "seed": seed_value,
         }
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            _drop_bench(admin)

@@ -7,12 +7,15 @@ run, never against a number remembered from another machine.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from tailor.config import get_settings
+from tailor.config import Settings, get_settings
 
 
 def benchmarks_dir() -> Path:
@@ -32,3 +35,56 @@ def run_benchmark(name: str, size: int | None, progress: Callable[[str], None]) 
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.run(size=size, progress=progress)
+
+
+def with_dbname(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` on the same server."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@contextmanager
+def scratch_databases(
+    name: str, progress: Callable[[str], None], slots: tuple[str, ...] = ()
+) -> Iterator[Settings]:
+    """Throw-away ``tailor_bench_<name>_shop`` / ``_warehouse`` databases, migrated.
+
+    On the server Tailor is configured for (started if embedded), so a
+    benchmark never touches the real shop, warehouse or replication slot.
+    Yields settings pointing at them; afterwards (and first, after an
+    interrupted run) the databases and the named replication ``slots`` go.
+    """
+    import psycopg
+
+    from tailor.db.connect import database_url
+    from tailor.db.migrate import migrate
+    from tailor.db.service import ensure_database
+
+    progress(ensure_database())
+    base = get_settings()
+    shop, warehouse = f"tailor_bench_{name}_shop", f"tailor_bench_{name}_warehouse"
+    admin_url = with_dbname(database_url("shop", base), "postgres")
+
+    def drop(admin: psycopg.Connection) -> None:
+        for (slot,) in admin.execute(
+            "select slot_name from pg_replication_slots where slot_name = any(%s)", (list(slots),)
+        ).fetchall():
+            admin.execute("select pg_drop_replication_slot(%s)", (slot,))
+        for database in (shop, warehouse):
+            admin.execute(f'drop database if exists "{database}" with (force)')
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        drop(admin)
+        for database in (shop, warehouse):
+            admin.execute(f'create database "{database}"')
+    settings = dataclasses.replace(
+        base,
+        source_url=with_dbname(database_url("shop", base), shop),
+        warehouse_url=with_dbname(database_url("warehouse", base), warehouse),
+    )
+    try:
+        migrate("shop", settings)
+        migrate("warehouse", settings)
+        yield settings
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            drop(admin)
