@@ -49,9 +49,12 @@ web_events as (
 
 ),
 
-email_hours as (
+-- per source, person and local hour: how many events and when last
+hours as (
 
     select
+        1 as source_rank,
+        'email_engagement' as source,
         customers.person_id,
         extract(hour from email_engagements.occurred_at at time zone timezones.local_timezone)::integer as local_hour,
         count(*) as event_count,
@@ -66,12 +69,12 @@ email_hours as (
         and email_engagements.occurred_at > run.lookback_start
     group by customers.person_id, local_hour
 
-),
+    union all
 
--- a session active across two hours votes for both
-web_hours as (
-
+    -- a session active across two hours votes for both
     select
+        2 as source_rank,
+        'web_activity' as source,
         customers.person_id,
         extract(hour from web_events.occurred_at at time zone timezones.local_timezone)::integer as local_hour,
         count(distinct web_events.session_id) as event_count,
@@ -88,45 +91,29 @@ web_hours as (
 
 ),
 
-email_ranked as (
+ranked as (
 
     select
+        source_rank,
+        source,
         person_id,
         local_hour,
-        sum(event_count) over (partition by person_id) as evidence_count,
+        sum(event_count) over (partition by person_id, source_rank) as evidence_count,
         row_number() over (
-            partition by person_id order by event_count desc, last_seen_at desc, local_hour
+            partition by person_id, source_rank order by event_count desc, last_seen_at desc, local_hour
         ) as hour_rank
-    from email_hours
+    from hours
 
 ),
 
-web_ranked as (
+-- the first source with enough evidence
+best as (
 
-    select
-        person_id,
-        local_hour,
-        sum(event_count) over (partition by person_id) as evidence_count,
-        row_number() over (
-            partition by person_id order by event_count desc, last_seen_at desc, local_hour
-        ) as hour_rank
-    from web_hours
-
-),
-
-email_best as (
-
-    select * from email_ranked
+    select distinct on (person_id) *
+    from ranked
     where hour_rank = 1
         and evidence_count >= {{ min_events }}
-
-),
-
-web_best as (
-
-    select * from web_ranked
-    where hour_rank = 1
-        and evidence_count >= {{ min_events }}
+    order by person_id, source_rank
 
 ),
 
@@ -134,19 +121,13 @@ chosen as (
 
     select
         timezones.person_id,
-        coalesce(email_best.local_hour, web_best.local_hour, {{ var('default_send_hour') }}) as best_send_hour,
-        case
-            when email_best.person_id is not null then 'email_engagement'
-            when web_best.person_id is not null then 'web_activity'
-            else 'default'
-        end as best_send_hour_source,
-        coalesce(email_best.evidence_count, web_best.evidence_count, 0) as best_send_hour_evidence,
+        coalesce(best.local_hour, {{ var('default_send_hour') }}) as best_send_hour,
+        coalesce(best.source, 'default') as best_send_hour_source,
+        coalesce(best.evidence_count, 0) as best_send_hour_evidence,
         timezones.local_timezone
     from timezones
-    left join email_best
-        on timezones.person_id = email_best.person_id
-    left join web_best
-        on timezones.person_id = web_best.person_id
+    left join best
+        on timezones.person_id = best.person_id
 
 )
 

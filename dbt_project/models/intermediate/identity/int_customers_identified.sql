@@ -25,23 +25,9 @@ person_map as (
 
 ),
 
-email_identifiers as (
-
-    select * from {{ ref('int_identifiers_normalized') }}
-    where identifier_type = 'email'
-        and is_edge
-
-),
-
 persons_by_email as (
 
-    select distinct on (email_identifiers.identifier)
-        email_identifiers.identifier as email_key,
-        person_map.person_id
-    from email_identifiers
-    inner join person_map
-        on email_identifiers.customer_id = person_map.customer_id
-    order by email_identifiers.identifier, person_map.person_id
+    select * from {{ ref('int_email_keys_resolved') }}
 
 ),
 

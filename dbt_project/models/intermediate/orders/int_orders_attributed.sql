@@ -16,25 +16,11 @@ customers as (
 
 ),
 
--- the person holding each email key that is an identity edge: a blocked or
--- widely shared address (test@test.com) attributes a guest order to nobody
-email_identifiers as (
-
-    select * from {{ ref('int_identifiers_normalized') }}
-    where identifier_type = 'email'
-        and is_edge
-
-),
-
+-- the person holding each email key that is an identity edge (a blocked or
+-- widely shared address attributes a guest order to nobody)
 persons_by_email as (
 
-    select distinct on (email_identifiers.identifier)
-        email_identifiers.identifier as email_key,
-        customers.person_id
-    from email_identifiers
-    inner join customers
-        on email_identifiers.customer_id = customers.customer_id
-    order by email_identifiers.identifier, customers.person_id
+    select * from {{ ref('int_email_keys_resolved') }}
 
 ),
 

@@ -1,0 +1,37 @@
+-- The person holding each email key that is an identity edge, by the person
+-- map: what a record or an order that has no mapping of its own (a customer
+-- newer than the last build, a guest checkout) is attributed to through its
+-- email. A blocked or widely shared address (test@test.com) is no edge, so
+-- it attributes nothing. Several people on one key (within the sharing
+-- limit): the smallest person_id, so every reader picks the same.
+{{ config(materialized='view') }}
+
+with
+
+email_identifiers as (
+
+    select * from {{ ref('int_identifiers_normalized') }}
+    where identifier_type = 'email'
+        and is_edge
+
+),
+
+person_map as (
+
+    select * from {{ ref('int_person_map') }}
+
+),
+
+resolved as (
+
+    select distinct on (email_identifiers.identifier)
+        email_identifiers.identifier as email_key,
+        person_map.person_id
+    from email_identifiers
+    inner join person_map
+        on email_identifiers.customer_id = person_map.customer_id
+    order by email_identifiers.identifier, person_map.person_id
+
+)
+
+select * from resolved
