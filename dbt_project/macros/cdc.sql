@@ -7,12 +7,14 @@
 -- landed before it.
 --
 -- Incremental: the macro reads only the changes landed after a watermark
--- (landing_id), written as the literal `/*cdc_watermark*/ 0`. The compiled
--- SQL (watermark 0) is the whole current state; the cdc_incremental
--- materialization (cdc_incremental.sql) substitutes the watermark of the
--- model's state table to get just the changed keys, and again to get the
--- "tail" its view adds on top of the state table. So the same text decides
--- the full and the incremental result, which is what keeps them equal.
+-- and up to an upper bound (landing_id), written as the literals
+-- `/*cdc_watermark*/ 0` and `/*cdc_upper_watermark*/ 9223372036854775807`.
+-- The compiled SQL (0, no bound) is the whole current state; the
+-- cdc_incremental materialization (cdc_incremental.sql) substitutes the range
+-- its state table has not applied yet to get just the changed keys, and the
+-- watermark again to get the "tail" its view adds on top of the state table.
+-- So the same text decides the full and the incremental result, which is
+-- what keeps them equal.
 --
 -- Its output, per key changed after the watermark: the latest image, or a
 -- tombstone (`_op` = 'd', record null) when that change is a delete; plus,
@@ -41,6 +43,7 @@
     {%- set marker = '__debezium_unavailable_value' -%}
     {%- set has_marker = "@? '$.* ? (@ == \"" ~ marker ~ "\")'" -%}
     {%- set watermark = '/*cdc_watermark*/ 0' -%}
+    {%- set upper_bound = '/*cdc_upper_watermark*/ 9223372036854775807' -%}
     {%- set events_of_table -%}
         {{ source('shop', 'cdc_events') }} as events
         where events.source_table = '{{ table_name }}'
@@ -52,6 +55,7 @@
             where truncates.source_table = '{{ table_name }}'
                 and truncates.op = 't'
                 and truncates.landing_id > {{ watermark }}
+                and truncates.landing_id <= {{ upper_bound }}
         )
     {%- endset -%}
     {%- set changes -%}
@@ -59,6 +63,7 @@
         from {{ events_of_table }}
             and events.op in ('c', 'u', 'd', 'r')
             and events.landing_id > {{ watermark }}
+            and events.landing_id <= {{ upper_bound }}
             and events.landing_id > coalesce({{ last_truncate }}, 0)
     {%- endset %}
     select
@@ -119,6 +124,7 @@
                     from {{ source('shop', 'cdc_events') }} as truncates
                     where truncates.source_table = '{{ table_name }}'
                         and truncates.op = 't'
+                        and truncates.landing_id <= {{ upper_bound }}
                 ), 0)
                 and events.after ? marked.column_name
                 and (events.after ->> marked.column_name) is distinct from '{{ marker }}'

@@ -5,9 +5,14 @@
 --   * `<model>__state`, a table: the model's typed rows plus tombstones of
 --     deleted keys and the last truncate (meta columns from
 --     cdc_meta_columns()). Each run applies only the changes landed after
---     its watermark, the highest `_landing_id` it holds, by key (`_pk`):
---     a later change (source_lsn, landing_id) replaces the row, an earlier
---     one is ignored, a truncate drops everything landed before it.
+--     its watermark, by key (`_pk`): a later change (source_lsn,
+--     landing_id) replaces the row, an earlier one is ignored, a truncate
+--     drops everything landed before it. The watermark is the whole change
+--     log's highest landing_id when the state was last brought up to date
+--     (kept in the table's comment, `cdc_applied_through=N`), not the
+--     highest one of this table: a table that rarely changes (devices,
+--     products) would otherwise have every later query walk the log from
+--     its last change, past all other tables' changes since.
 --   * `<model>`, a view: the state table with the changes landed since the
 --     run applied on top (the same SQL with the new watermark, which the
 --     planner sees as a literal, so right after a run it reads the state
@@ -15,8 +20,10 @@
 --     views (contactability, int_customers_identified) rely on: a consent
 --     withdrawn after the build is visible before the next one.
 --
--- The model's compiled SQL (cdc_current_state, watermark 0) is the whole
--- current state; the watermark literal is substituted here. A full refresh,
+-- The model's compiled SQL (cdc_current_state, watermark 0, no upper bound)
+-- is the whole current state; the literals are substituted here. A run reads
+-- the log's highest landing_id first and applies up to it, so a change
+-- landing meanwhile is left to the view's tail, never in both. A full refresh,
 -- a missing state table or a change in the model's columns rebuilds the
 -- state from the whole log. Changing how an existing column is computed
 -- needs `dbt build --full-refresh -s <model>`, as for any incremental model.
@@ -24,8 +31,23 @@
 -- Assumes changes land in landing_id order (one capture at a time, see
 -- tailor.cdc.capture): a watermark never skips a change committed later
 -- with a smaller landing_id.
-{% macro cdc_with_watermark(sql, watermark) -%}
-    {{- return(modules.re.sub('/\\*cdc_watermark\\*/ \\d+', '/*cdc_watermark*/ ' ~ (watermark | int), sql)) -}}
+{% macro cdc_with_watermark(sql, watermark, upper_bound=none) -%}
+    {%- set sql = modules.re.sub('/\\*cdc_watermark\\*/ \\d+', '/*cdc_watermark*/ ' ~ (watermark | int), sql) -%}
+    {%- if upper_bound is not none -%}
+        {%- set sql = modules.re.sub(
+            '/\\*cdc_upper_watermark\\*/ \\d+', '/*cdc_upper_watermark*/ ' ~ (upper_bound | int), sql) -%}
+    {%- endif -%}
+    {{- return(sql) -}}
+{%- endmacro %}
+
+
+{#- How far the state table has applied the log: its comment, or (a state
+    table from before the comment) the highest landing_id it holds. -#}
+{% macro cdc_applied_through(state) -%}
+    {{- return(cdc_scalar(
+        "select coalesce(substring(obj_description('" ~ state ~ "'::regclass, 'pg_class') "
+        ~ "from 'cdc_applied_through=([0-9]+)')::bigint, "
+        ~ "(select coalesce(max(_landing_id), 0) from " ~ state ~ "))")) -}}
 {%- endmacro %}
 
 
@@ -63,12 +85,16 @@
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
     {%- set state_exists = cdc_scalar("select to_regclass('" ~ state ~ "') is not null") -%}
+    {%- set log_high = cdc_scalar("select coalesce(max(landing_id), 0) from " ~ source('shop', 'cdc_events')) -%}
     {%- set rebuild = should_full_refresh() or not state_exists -%}
+    {%- if not rebuild and cdc_applied_through(state) > log_high -%}
+        {{ log(this ~ ": the change log is behind the state (reloaded?), rebuilding the state from it", info=True) }}
+        {%- set rebuild = true -%}
+    {%- endif -%}
     {%- if not rebuild -%}
-        {%- set watermark = cdc_scalar("select coalesce(max(_landing_id), 0) from " ~ state) -%}
         {%- call statement('batch') -%}
             create temporary table {{ batch }} as (
-                {{ cdc_with_watermark(sql, watermark) }}
+                {{ cdc_with_watermark(sql, cdc_applied_through(state), log_high) }}
             )
         {%- endcall -%}
         {%- set columns = cdc_column_names(batch) -%}
@@ -80,7 +106,7 @@
 
     {%- if rebuild -%}
         {%- call statement('main') -%}
-            {{ get_create_table_as_sql(False, new_state, cdc_with_watermark(sql, 0)) }}
+            {{ get_create_table_as_sql(False, new_state, cdc_with_watermark(sql, 0, log_high)) }}
         {%- endcall -%}
         {%- for index in config.get('indexes', default=[]) -%}
             {%- call statement('index') -%}{{ get_create_index_sql(new_state, index) }}{%- endcall -%}
@@ -111,9 +137,12 @@
             where not exists (select 1 from {{ state }} as state where state._pk = batch._pk);
         {%- endcall -%}
     {%- endif -%}
+    {%- call statement('applied_through') -%}
+        comment on table {{ state }} is 'cdc_applied_through={{ log_high | int }}'
+    {%- endcall -%}
 
     {#- The view: state rows no later change supersedes, plus the later changes themselves. -#}
-    {%- set watermark = cdc_scalar("select coalesce(max(_landing_id), 0) from " ~ state) -%}
+    {%- set watermark = log_high -%}
     {%- set view_columns = [] -%}
     {%- for column in columns -%}
         {%- do view_columns.append(column) -%}

@@ -23,7 +23,11 @@
             from {{ source('shop', 'cdc_events') }} as events
             where events.source_table = '{{ source_table }}'
                 and events.op in ('c', 'u', 'r')
-            order by events.landing_id desc
+            -- newest by commit position, read backwards from the table's own
+            -- end of cdc_events_change_key; by landing_id the planner walks
+            -- the whole log's primary key back past every other table's
+            -- changes (and past the deletes that carry no image)
+            order by events.source_lsn desc
             limit 1
         )
         select
