@@ -12,10 +12,7 @@ with
 
 customers as (
 
-    select
-        customer_id,
-        {{ identity_email_key('email') }} as email_key
-    from {{ ref('stg_shop__customers') }}
+    select customer_id, email from {{ ref('stg_shop__customers') }}
 
 ),
 
@@ -31,27 +28,59 @@ persons_by_email as (
 
 ),
 
-identified as (
+mapped as (
 
     select
         customers.customer_id,
+        person_map.person_id,
+        'person_map' as identified_by
+    from customers
+    inner join person_map
+        on customers.customer_id = person_map.customer_id
+
+),
+
+-- only records newer than the last build (usually none) pay for the email
+-- key and its lookup
+unmapped as (
+
+    select
+        customers.customer_id,
+        {{ identity_email_key('customers.email') }} as email_key
+    from customers
+    where not exists (
+        select 1 from person_map
+        where person_map.customer_id = customers.customer_id
+    )
+
+),
+
+resolved_by_email as (
+
+    select
+        unmapped.customer_id,
         coalesce(
-            person_map.person_id,
             persons_by_email.person_id,
-            {{ new_person_id('customers.customer_id') }}
+            {{ new_person_id('unmapped.customer_id') }}
         ) as person_id,
         case
-            when person_map.person_id is not null then 'person_map'
             when persons_by_email.person_id is not null then 'email'
             else 'new'
         end as identified_by
-    from customers
-    left join person_map
-        on customers.customer_id = person_map.customer_id
+    from unmapped
     left join persons_by_email
-        on person_map.customer_id is null
-        and customers.email_key = persons_by_email.email_key
-        and customers.email_key not in {{ identity_blocked_values() }}
+        on unmapped.email_key = persons_by_email.email_key
+        and unmapped.email_key not in {{ identity_blocked_values() }}
+
+),
+
+identified as (
+
+    select * from mapped
+
+    union all
+
+    select * from resolved_by_email
 
 )
 
