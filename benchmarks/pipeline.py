@@ -62,7 +62,7 @@ def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[s
     if not staging.success:
         raise RuntimeError(staging.summary())
     staging_s = time.monotonic() - started
-    match = run_matcher(settings)
+    match = run_matcher(settings, full=full_refresh)
     matcher_s = time.monotonic() - started - staging_s
     progress(f"  {match.summary()}")
     rest = run_dbt(["build", "--exclude", "staging", "--indirect-selection", "buildable", "--quiet", *refresh],

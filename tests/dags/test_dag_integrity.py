@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"tailor_capture", "tailor_transform", "tailor_quality_gate", "tailor_export"}
+EXPECTED = {"tailor_capture", "tailor_transform", "tailor_quality_gate", "tailor_export", "tailor_train"}
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""`tailor identity`: run the probabilistic matcher, look at a person's cluster."""
+"""`tailor identity`: train and run the probabilistic matcher, look at a person's cluster."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add `tailor identity resolve|show` to the top-level `tailor` app."""
+    """Add `tailor identity train|resolve|show` to the top-level `tailor` app."""
     from rich.console import Console
     from rich.table import Table
 
@@ -21,19 +21,42 @@ def register(app: typer.Typer) -> None:
         err_console.print(f"[bold red]error:[/] {message}")
         raise typer.Exit(1)
 
+    @identity_app.command("train")
+    def train() -> None:
+        """Train the Splink model on the current records and store it as the newest version.
+
+        Scoring uses it from the next 'tailor identity resolve' on, which then
+        rescores every pair (links from an older model are replaced).
+        """
+        from tailor.db.connect import NotRunningError
+        from tailor.identity.matcher import train_model
+
+        try:
+            with console.status("training the identity model"):
+                trained = train_model()
+        except (NotRunningError, RuntimeError) as exc:
+            fail(str(exc))
+        console.print(trained.summary())
+        console.print("the next 'tailor identity resolve' rescores every pair with it")
+
     @identity_app.command("resolve")
     def resolve(
+        full: Annotated[bool, typer.Option(
+            "--full", help="Rescore every pair, not only those touching records changed since the last run")] = False,
         build: Annotated[bool, typer.Option(
             "--build/--no-build", help="Then rebuild the identity models and everything after them")] = False,
     ) -> None:
-        """Score customer records with the Splink matcher into ml.identity_links."""
+        """Score customer records with the newest stored Splink model into ml.identity_links."""
         from tailor.db.connect import NotRunningError
         from tailor.identity.matcher import run_matcher
 
         try:
-            result = run_matcher()
+            with console.status("scoring customer records"):
+                result = run_matcher(full=full)
         except (NotRunningError, RuntimeError) as exc:
             fail(str(exc))
+        if result.trained is not None:
+            console.print(f"no stored model yet: {result.trained.summary()}")
         console.print(result.summary())
         if build:
             from tailor.transform.dbt import run_dbt

@@ -15,14 +15,36 @@ collapses (m of 0 for every non-exact level, which Splink rejects).
 ``MatcherConfig(train_m=True)`` runs EM from those priors on real data and
 keeps the priors for any pass that fails.
 
+Training and scoring are separate, because the transform runs every few
+minutes and retraining plus rescoring every pair took most of it:
+
+* :func:`train_model` (``tailor identity train``, the weekly
+  ``tailor_train`` DAG) estimates the model and stores it as a new version
+  in ``ml.identity_models``: Splink's model JSON plus the term-frequency
+  tables of the TF-adjusted columns, versioned by a hash of both. Nothing
+  else trains (a fresh warehouse with no model trains once, and logs it).
+* :func:`run_matcher` (``tailor identity resolve``, the transform DAG)
+  scores with the newest stored model, its TF tables registered as lookups
+  so a score never depends on how common a value is *today*: a pair's score
+  is a function of the two records and the model version alone. That is
+  what makes incremental scoring exact: only pairs with a changed side
+  (new record, or a different md5 of its prepared row than
+  ``ml.identity_match_records`` holds) are scored, by the model's own
+  blocking rules each restricted to such pairs, so every pair comes from
+  the same rule as in a full run; links touching changed or removed records
+  are replaced, the rest kept. A full rescoring (``--full``, a newer model
+  than the links', or no scored records) replaces everything.
+
 Runs between staging and the identity models: reads the staging views
 (``sql/match_input.sql``), scores candidate pairs in DuckDB (an in-process
 copy of ~100 bytes per record, much faster than Splink's Postgres backend
-for the embedded warehouse) and replaces ``ml.identity_links`` with every
-pair at or above ``store_floor``; dbt turns those at or above
+for the embedded warehouse) and keeps ``ml.identity_links`` at every pair
+at or above ``store_floor``; dbt turns those at or above
 ``identity_match_threshold`` into graph edges, so the threshold can be
-tuned without re-running the matcher.
+tuned without re-running the matcher. The warehouse side (model versions,
+scored records, links, runs) is :mod:`tailor.identity.store`.
 """
+
 
 from __future__ import annotations
 
@@ -99,26 +121,54 @@ class MatcherConfig:
         return cls(blocked_values=blocked, **overrides)
 
 
+@dataclass(frozen=True)
+class TrainedModel:
+    """One stored model version: Splink's model JSON and the TF tables it was trained with.
+
+    ``term_frequencies`` maps each TF-adjusted column to (value, tf) pairs;
+    scoring looks values up there, never in the data being scored.
+    """
+
+    model: dict[str, Any] = field(repr=False)
+    term_frequencies: dict[str, list[tuple[str, float]]] = field(repr=False)
+    version: str
+    records: int
+    trained_at: datetime
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        values = ", ".join(f"{column} {len(rows):,}" for column, rows in sorted(self.term_frequencies.items()))
+        return (f"trained identity model {self.version} on {self.records:,} records in {self.seconds:.1f}s "
+                f"(term frequencies: {values or 'none'})")
+
+
 @dataclass
 class MatchResult:
-    """What one matcher run did."""
+    """What one scoring run did."""
 
-    records: int
-    candidate_pairs: int
-    links: int
+    mode: str                           # 'full' or 'incremental'
+    records: int                        # current customer records
+    changed_records: int                # new or changed since the last run (all of them when full)
+    removed_records: int                # scored last time, gone now
+    candidate_pairs: int                # pairs scored by this run
+    links: int                          # links this run wrote (>= store_floor)
     model_version: str
     computed_at: datetime
     seconds: float
-    model: dict[str, Any] = field(repr=False, default_factory=dict)
+    reason: str = ""                    # why a run was full
+    links_total: int = 0                # ml.identity_links after the run
+    trained: TrainedModel | None = field(default=None, repr=False)  # set when this run had to bootstrap a model
 
     def summary(self) -> str:
-        return (f"matcher {self.model_version}: {self.records:,} records, "
-                f"{self.candidate_pairs:,} candidate pairs, {self.links:,} links stored "
-                f"in {self.seconds:.1f}s")
+        why = f" ({self.reason})" if self.reason else ""
+        return (f"matcher {self.model_version}, {self.mode}{why}: {self.records:,} records, "
+                f"{self.changed_records:,} changed, {self.removed_records:,} removed, "
+                f"{self.candidate_pairs:,} candidate pairs scored, {self.links:,} links written, "
+                f"{self.links_total:,} stored, in {self.seconds:.1f}s")
 
 
 def load_records(config: MatcherConfig, settings: Settings | None = None) -> list[tuple]:
-    """The comparison input: one row per current customer (see match_input.sql)."""
+    """The comparison input: one row per current customer, ``COLUMNS`` then the row's md5 (match_input.sql)."""
     import psycopg
 
     params = {"blocked": list(config.blocked_values) or [""]}
@@ -186,22 +236,51 @@ from residual
 """
 
 
-def train_and_predict(rows: list[tuple], config: MatcherConfig) -> tuple[list[tuple], int, dict[str, Any]]:
-    """Estimate the model on ``rows`` and score the blocked pairs.
 
-    Returns (pairs with probability >= store_floor as (l, r, p, weight),
-    number of candidate pairs, the trained model as a dict).
-    """
-    import duckdb
-    import pyarrow as pa
-    from splink import DuckDBAPI, Linker, block_on
+# Added to every blocking rule of an incremental run: the same rule, only
+# the pairs with a new or changed side (see the module docstring).
+CHANGED_PAIRS_SQL = "(l.is_changed or r.is_changed)"
 
+
+@dataclass(frozen=True)
+class Scored:
+    """The output of one scoring pass in DuckDB."""
+
+    links: list[tuple[int, int, float, float]]  # (l, r, probability, weight) >= store_floor
+    candidate_pairs: int
+
+
+def _quiet_splink() -> None:
     for name in ("splink", "splink.internals"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _prepared(rows: list[tuple], changed: set[int] | None = None) -> tuple[Any, Any]:
+    """(DuckDB connection, prepared arrow table) of ``rows``; with ``changed``, an is_changed column."""
+    import duckdb
+    import pyarrow as pa
+
     raw = pa.table({name: pa.array([r[i] for r in rows]) for i, name in enumerate(COLUMNS)})
+    if changed is not None:
+        raw = raw.append_column("is_changed", pa.array([r[0] in changed for r in rows], pa.bool_()))
     con = duckdb.connect()
     con.register("raw_records", raw)
-    table = con.sql(PREPARE_SQL).to_arrow_table()
+    return con, con.sql(PREPARE_SQL).to_arrow_table()
+
+
+def tf_columns(model: dict[str, Any]) -> list[str]:
+    """The columns the model adjusts for term frequency (first_name, last_name, city)."""
+    return sorted({level["tf_adjustment_column"] for comparison in model["comparisons"]
+                   for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
+
+
+def train(rows: list[tuple], config: MatcherConfig) -> TrainedModel:
+    """Estimate the model on ``rows`` (no database): u by sampling, the prior, m if asked; plus the TF tables."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    _quiet_splink()
+    started = time.monotonic()
+    con, table = _prepared(rows)
     db_api = DuckDBAPI(connection=con)
     records = db_api.register(table, table_name="customers")
     linker = Linker(records, splink_settings(config, len(rows)), log_level=logging.WARNING)
@@ -227,6 +306,51 @@ def train_and_predict(rows: list[tuple], config: MatcherConfig) -> tuple[list[tu
             except ValueError as exc:  # degenerate EM: keep the priors for this pass
                 logging.getLogger(__name__).warning("EM pass %s skipped, m priors kept: %s", cols, exc)
 
+    model = linker.misc.save_model_to_json()
+    model.pop("linker_uid", None)  # random per Linker, not part of the model
+    prefix = model["term_frequency_adjustment_column_prefix"]
+    term_frequencies = {}
+    for column in tf_columns(model):
+        tf_table = linker.table_management.compute_tf_table(column)
+        term_frequencies[column] = con.sql(
+            f'select "{column}", "{prefix}{column}" from {tf_table.physical_name} '
+            f'where "{column}" is not null order by 1').fetchall()
+    return TrainedModel(
+        model=model, term_frequencies=term_frequencies, version=model_version(model, term_frequencies),
+        records=len(rows), trained_at=datetime.now(UTC), seconds=time.monotonic() - started,
+    )
+
+
+def score(rows: list[tuple], trained: TrainedModel, config: MatcherConfig,
+          changed: set[int] | None = None) -> Scored:
+    """Score the blocked pairs of ``rows`` with a stored model (no database).
+
+    ``changed=None`` scores every pair the model's blocking rules produce;
+    a set of unique_ids scores only the pairs with at least one side in it,
+    each still produced by the same rule as in a full run (Splink excludes
+    a rule's pairs from the rules after it, and a changed side holds for
+    all of them alike).
+    """
+    import pyarrow as pa
+    from splink import DuckDBAPI, Linker
+
+    _quiet_splink()
+    con, table = _prepared(rows, changed)
+    db_api = DuckDBAPI(connection=con)
+    settings = json.loads(json.dumps(trained.model))
+    if changed is not None:
+        settings["blocking_rules_to_generate_predictions"] = [
+            {**rule, "blocking_rule": f"({rule['blocking_rule']}) and {CHANGED_PAIRS_SQL}"}
+            for rule in settings["blocking_rules_to_generate_predictions"]
+        ]
+    linker = Linker(db_api.register(table, table_name="customers"), settings, log_level=logging.WARNING)
+    prefix = settings["term_frequency_adjustment_column_prefix"]
+    for column, frequencies in trained.term_frequencies.items():
+        lookup = pa.table({column: pa.array([v for v, _ in frequencies], pa.string()),
+                           f"{prefix}{column}": pa.array([tf for _, tf in frequencies], pa.float64())})
+        linker.table_management.register_term_frequency_lookup(
+            db_api.register(lookup, table_name=f"tf_lookup_{column}"), column)
+
     scored = linker.inference.predict(threshold_match_probability=0.0)
     con.register("scored", scored.as_duckdbpyrelation() if hasattr(scored, "as_duckdbpyrelation")
                  else scored.as_pandas_dataframe())
@@ -242,51 +366,95 @@ def train_and_predict(rows: list[tuple], config: MatcherConfig) -> tuple[list[tu
         """,
         [config.store_floor],
     ).fetchall()
-    model = linker.misc.save_model_to_json()
-    return links, candidate_pairs, model
+    return Scored(links=links, candidate_pairs=candidate_pairs)
 
 
-def model_version(model: dict[str, Any]) -> str:
-    """A short content hash of the trained model: same parameters, same version."""
+def model_version(model: dict[str, Any], term_frequencies: dict[str, list[tuple[str, float]]] | None = None) -> str:
+    """A short content hash of a trained model and its TF tables: same parameters, same version."""
     stable = {key: value for key, value in model.items() if key != "linker_uid"}  # random per Linker
-    return "splink-" + hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    content = {"model": stable, "term_frequencies": {k: [list(r) for r in v] for k, v in (term_frequencies or {}).items()}}
+    return "splink-" + hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def store_links(links: list[tuple], result: MatchResult, settings: Settings | None = None) -> None:
-    """Replace ml.identity_links with this run's links, in one transaction."""
-    with connect("warehouse", settings) as conn:
-        conn.execute("delete from ml.identity_links")
-        with conn.cursor().copy(
-            "copy ml.identity_links (customer_id_l, customer_id_r, match_probability, match_weight, "
-            "model_version, computed_at) from stdin"
-        ) as copy:
-            for left, right, probability, weight in links:
-                copy.write_row((left, right, min(max(probability, 0.0), 1.0), weight,
-                                result.model_version, result.computed_at))
-        conn.execute(
-            "insert into ml.identity_match_runs (model_version, computed_at, records, candidate_pairs, "
-            "links, seconds, settings) values (%s, %s, %s, %s, %s, %s, %s)",
-            (result.model_version, result.computed_at, result.records, result.candidate_pairs,
-             result.links, result.seconds, json.dumps(result.model, default=str)),
-        )
+def train_model(settings: Settings | None = None, config: MatcherConfig | None = None, *,
+                rows: list[tuple] | None = None) -> TrainedModel:
+    """Train on the current records and store the model as the newest version (`tailor identity train`)."""
+    from tailor.identity import store
 
-
-def run_matcher(settings: Settings | None = None, config: MatcherConfig | None = None) -> MatchResult:
-    """Load records, train, score and store: what `tailor identity resolve` and the DAG run."""
     settings = settings or get_settings()
     config = config or MatcherConfig.from_project(settings)
+    rows = load_records(config, settings) if rows is None else rows
+    if len(rows) < 2:
+        raise RuntimeError(
+            f"Cannot train the identity model on {len(rows)} customer record(s): it needs at least two. "
+            "Capture and build staging first ('tailor dbt build --select staging')."
+        )
+    trained = train(rows, config)
+    store.save_model(trained, settings)
+    logging.getLogger(__name__).info("%s", trained.summary())
+    return trained
+
+
+def _full_reason(full: bool, last: Any, scored: dict[int, str], trained: TrainedModel,
+                 config: MatcherConfig) -> str:
+    """Why this run must rescore everything; empty when incremental is exact."""
+    if full:
+        return "requested"
+    if not scored or last is None:
+        return "no scored records yet"
+    if last.model_version != trained.version:
+        return f"links are from {last.model_version}, newest model is {trained.version}"
+    if last.store_floor != config.store_floor:
+        return f"store_floor changed from {last.store_floor} to {config.store_floor}"
+    return ""
+
+
+def run_matcher(settings: Settings | None = None, config: MatcherConfig | None = None, *,
+                full: bool = False) -> MatchResult:
+    """Score with the newest stored model and store the links: `tailor identity resolve` and the transform DAG.
+
+    Incremental by default (only pairs touching records that changed since
+    the last run); full with ``full=True`` or when incremental could not be
+    exact. Never trains, except once on a warehouse without any model.
+    """
+    from tailor.identity import store
+
+    settings = settings or get_settings()
+    config = config or MatcherConfig.from_project(settings)
+    log = logging.getLogger(__name__)
     started = time.monotonic()
     computed_at = datetime.now(UTC)
-    rows = load_records(config, settings)
-    if len(rows) < 2:
-        links, candidate_pairs, model = [], 0, {}
-    else:
-        links, candidate_pairs, model = train_and_predict(rows, config)
-    result = MatchResult(
-        records=len(rows), candidate_pairs=candidate_pairs, links=len(links),
-        model_version=model_version(model), computed_at=computed_at,
-        seconds=0.0, model=model,
-    )
-    result.seconds = time.monotonic() - started
-    store_links(links, result, settings)
+    with store.scoring_lock(settings):
+        rows = load_records(config, settings)
+        trained = store.newest_model(settings)
+        bootstrapped = None
+        if trained is None and len(rows) >= 2:
+            log.warning("no identity model in ml.identity_models: training one on the current %d records "
+                        "(bootstrap; later runs reuse it until 'tailor identity train')", len(rows))
+            trained = bootstrapped = train_model(settings, config, rows=rows)
+        current = {row[0]: row[len(COLUMNS)] for row in rows}
+        scored_before = store.scored_records(settings)
+        last = store.last_run(settings)
+        version = trained.version if trained else "untrained"
+        reason = _full_reason(full, last, scored_before, trained, config) if trained else "no model"
+        if reason:
+            changed, removed = set(current), set()
+        else:
+            changed = {uid for uid, md5 in current.items() if scored_before.get(uid) != md5}
+            removed = set(scored_before) - set(current)
+        if trained is None or len(rows) < 2 or not changed:
+            result_scored = Scored(links=[], candidate_pairs=0)
+        else:
+            result_scored = score(rows, trained, config, None if reason else changed)
+        result = MatchResult(
+            mode="full" if reason else "incremental", records=len(rows), changed_records=len(changed),
+            removed_records=len(removed), candidate_pairs=result_scored.candidate_pairs,
+            links=len(result_scored.links), model_version=version, computed_at=computed_at,
+            seconds=0.0, reason=reason, trained=bootstrapped,
+        )
+        records = [(uid, current[uid]) for uid in sorted(changed)]
+        if reason:
+            store.replace_all(result_scored.links, records, result, config, started, settings)
+        else:
+            store.apply_changes(result_scored.links, records, sorted(removed), result, config, started, settings)
     return result

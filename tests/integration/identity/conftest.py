@@ -1,4 +1,4 @@
-"""A clean warehouse (the regular CDC fixture, no matcher links) per identity test."""
+"""A clean warehouse (the regular CDC fixture, no matcher links or models) per identity test."""
 
 from __future__ import annotations
 
@@ -15,5 +15,6 @@ def log(pg: Settings) -> ChangeLog:
     reset_warehouse(pg)
     load_raw_fixture(pg)
     with connect("warehouse", pg) as conn:
-        conn.execute("delete from ml.identity_links")
+        for table in ("identity_links", "identity_match_records", "identity_match_runs", "identity_models"):
+            conn.execute(f"delete from ml.{table}")
     return ChangeLog(pg)

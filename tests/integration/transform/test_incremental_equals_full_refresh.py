@@ -49,7 +49,7 @@ def transform(settings: Settings, when: str, *extra: str) -> None:
     """The transform DAG's steps; `dbt run` (tests are not what is compared here)."""
     for step in ("staging", "matcher", "rest"):
         if step == "matcher":
-            run_matcher(settings)
+            run_matcher(settings, full="--full-refresh" in extra)
             continue
         select = ["--select", "staging"] if step == "staging" else ["--exclude", "staging"]
         result = run_dbt(["run", *select, *extra], vars={"as_of": when}, settings=settings)

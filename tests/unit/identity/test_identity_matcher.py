@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from tailor.identity.matcher import MatcherConfig, model_version, train_and_predict
+from tailor.identity.matcher import MatcherConfig, model_version, score, train
 from tailor.source import vocab
 
 THRESHOLD = 0.99  # dbt_project.yml identity_match_threshold
@@ -42,9 +42,10 @@ def scored() -> dict[tuple[int, int], float]:
               None, f"mg{i}x") for i in range(40)]
     rows += [(3, "maria", "garcia", "1971-05-20", "madrid", "28001", None, "maria.garcia"),
              (4, "maria", "garcia", "1990-11-02", "madrid", "28013", "34911112222", "mgarcia")]
-    links, candidates, model = train_and_predict(rows, MatcherConfig())
-    assert candidates > 0 and model_version(model).startswith("splink-")
-    return {(left, right): probability for left, right, probability, _ in links}
+    trained = train(rows, MatcherConfig())
+    scored = score(rows, trained, MatcherConfig())
+    assert scored.candidate_pairs > 0 and trained.version.startswith("splink-")
+    return {(left, right): probability for left, right, probability, _ in scored.links}
 
 
 def test_links_a_duplicate_account_with_another_email(scored):
@@ -57,3 +58,49 @@ def test_does_not_link_two_people_sharing_a_common_name(scored):
 
 def test_only_stores_links_above_the_floor(scored):
     assert all(p >= MatcherConfig().store_floor for p in scored.values())
+
+
+@pytest.fixture(scope="module")
+def trained_background():
+    rows = background(3000, seed=11)
+    rows += [(1, "johanna", "keller", "1984-03-02", "hamburg", "20095", None, "jo.keller"),
+             (2, "johanna", "keller", "1984-03-02", "hamburg", None, None, "hanna_k")]
+    return rows, train(rows, MatcherConfig())
+
+
+def test_the_model_carries_term_frequencies_of_every_tf_column(trained_background):
+    _, trained = trained_background
+    assert set(trained.term_frequencies) == {"first_name", "last_name", "city"}
+    assert all(0 < tf <= 1 for values in trained.term_frequencies.values() for _, tf in values)
+    assert trained.version == model_version(trained.model, trained.term_frequencies)
+
+
+def test_incremental_scoring_gives_exactly_the_full_runs_pairs_with_a_changed_side(trained_background):
+    rows, trained = trained_background
+    config = MatcherConfig(store_floor=0.0)  # every candidate pair, not just the likely ones
+    full = score(rows, trained, config)
+    changed = set(random.Random(3).sample([row[0] for row in rows], 150)) | {1}
+    incremental = score(rows, trained, config, changed)
+    expected = [link for link in full.links if link[0] in changed or link[1] in changed]
+    assert expected and incremental.links == expected
+    assert incremental.candidate_pairs == len(expected) < full.candidate_pairs
+
+
+def test_scores_do_not_depend_on_how_common_a_value_is_today(trained_background):
+    rows, trained = trained_background
+    # a wave of new Johannas: retrained, the name would be worth less; scored with the stored model, not
+    johannas = [(50_000 + i, "johanna", f"x{i}", None, "bonn", None, None, None) for i in range(400)]
+    before = {link[:2]: link[2:] for link in score(rows, trained, MatcherConfig()).links}
+    after = {link[:2]: link[2:] for link in score(rows + johannas, trained, MatcherConfig()).links}
+    assert after[(1, 2)] == before[(1, 2)]
+    retrained = train(rows + johannas, MatcherConfig())
+    assert retrained.version != trained.version
+    assert dict(retrained.term_frequencies["first_name"])["johanna"] > dict(trained.term_frequencies["first_name"])["johanna"]
+
+
+def test_model_version_is_a_content_hash(trained_background):
+    _, trained = trained_background
+    frequencies = trained.term_frequencies
+    assert model_version({**trained.model, "linker_uid": "other"}, frequencies) == trained.version
+    fewer = {**frequencies, "city": frequencies["city"][1:]}
+    assert model_version(trained.model, fewer) != trained.version

@@ -2,7 +2,8 @@
 -- birth date, place, phone digits and email local part lower-cased and
 -- trimmed; blocked or malformed values null (no evidence either way).
 -- Reads a staging view only: the matcher runs before the identity models.
--- %(blocked)s is the identity_blocked_values dbt var.
+-- %(blocked)s is the identity_blocked_values dbt var. record_md5 fingerprints
+-- the row as compared: the matcher rescores a record only when it changes.
 with
 
 customers as (
@@ -33,5 +34,8 @@ prepared as (
 
 )
 
-select * from prepared
+select
+    prepared.*,
+    md5(prepared::text) as record_md5
+from prepared
 order by unique_id
