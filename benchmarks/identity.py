@@ -48,7 +48,7 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
             conn.execute("analyze raw.cdc_events")  # fresh table: plan the staging views on real stats
 
         started = time.monotonic()
-        staging = run_dbt(["build", "--select", "staging", "--indirect-selection", "buildable"],
+        staging = run_dbt(["build", "--select", "staging", "--indirect-selection", "buildable", "--quiet"],
                           settings=settings)
         if not staging.success:
             raise RuntimeError(staging.summary())
@@ -59,7 +59,7 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict:
         progress(match.summary())
         started = time.monotonic()
         identity = run_dbt(["build", "--select", "+int_person_map", "--exclude", "staging",
-                            "--indirect-selection", "buildable"], settings=settings)
+                            "--indirect-selection", "buildable", "--quiet"], settings=settings)
         if not identity.success:
             raise RuntimeError(identity.summary())
         dbt_s += time.monotonic() - started

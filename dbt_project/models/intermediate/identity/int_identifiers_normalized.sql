@@ -70,14 +70,16 @@ anonymous_ids as (
 
 ),
 
+-- union all: the branches are distinct already (one email and one phone per
+-- customer record, devices and anonymous ids selected distinct, a type per branch)
 identifiers as (
 
     select * from emails
-    union
+    union all
     select * from phones
-    union
+    union all
     select * from devices
-    union
+    union all
     select * from anonymous_ids
 
 ),
