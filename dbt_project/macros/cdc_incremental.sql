@@ -160,17 +160,27 @@
 
             select exists (select 1 from tail where _op = 't') as since_watermark
 
+        ),
+
+        -- keys a later change in the tail replaces: a join the planner drives
+        -- from the (small) tail, then a hashed NOT IN; as a NOT EXISTS on the
+        -- state the planner hashed the whole state table instead
+        superseded as (
+
+            select state._pk
+            from {{ state }} as state
+            inner join tail
+                on tail._pk = state._pk
+            where (tail._source_lsn, tail._landing_id) > (state._source_lsn, state._landing_id)
+
         )
 
         select {{ view_columns | join(', ') }}
         from {{ state }} as state
         where state._op in ('c', 'u', 'r')
             and not (select since_watermark from truncated)
-            and not exists (
-                select 1 from tail
-                where tail._pk = state._pk
-                    and (tail._source_lsn, tail._landing_id) > (state._source_lsn, state._landing_id)
-            )
+            -- no null in superseded (an equi-join's keys), so NOT IN is exact
+            and state._pk not in (select superseded._pk from superseded)
 
         union all
 
