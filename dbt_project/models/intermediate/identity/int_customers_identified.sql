@@ -10,13 +10,17 @@
 
 with
 
-customers as (
+-- customers and person_map are read by both branches below: not
+-- materialized, so each branch is planned with their statistics (as a
+-- materialized CTE they have none, and every reader of this view was
+-- planned for millions of rows instead of one per record)
+customers as not materialized (
 
     select customer_id, email from {{ ref('stg_shop__customers') }}
 
 ),
 
-person_map as (
+person_map as not materialized (
 
     select * from {{ ref('int_person_map') }}
 
