@@ -6,7 +6,26 @@ with
 
 customers as (
 
-    select * from {{ ref('stg_shop__customers') }}
+    -- the shop's columns; the change-log meta columns stay in staging
+    select
+        customer_id,
+        email,
+        email_normalized,
+        is_valid_email,
+        phone,
+        first_name,
+        last_name,
+        birth_date,
+        gender,
+        income_band,
+        city,
+        postcode,
+        country,
+        timezone,
+        is_guest,
+        created_at,
+        updated_at
+    from {{ ref('stg_shop__customers') }}
 
 ),
 

@@ -6,7 +6,22 @@ with
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    -- the shop's columns; the change-log meta columns stay in staging
+    select
+        order_id,
+        customer_id,
+        device_id,
+        email,
+        email_normalized,
+        is_valid_email,
+        status,
+        is_revenue,
+        is_guest_order,
+        currency,
+        order_total,
+        ordered_at,
+        updated_at
+    from {{ ref('stg_shop__orders') }}
 
 ),
 
