@@ -29,6 +29,14 @@ def build_staging(settings: Settings) -> None:
     assert result.success, result.summary()
 
 
+def seeded_and_built(settings: Settings, seed_value: int) -> Settings:
+    """A small shop, captured, its staging built once."""
+    seed(settings, customers=40, seed=seed_value)
+    run_capture(settings, max_seconds=120)
+    build_staging(settings)
+    return settings
+
+
 def applied_through(settings: Settings) -> dict[str, str | None]:
     with connect("warehouse", settings) as conn:
         return {
@@ -45,10 +53,7 @@ def log_end(settings: Settings) -> int:
 
 
 def test_every_state_table_applies_through_the_end_of_the_log(fresh_db: Settings) -> None:
-    settings = fresh_db
-    seed(settings, customers=40, seed=3)
-    run_capture(settings, max_seconds=120)
-    build_staging(settings)
+    settings = seeded_and_built(fresh_db, 3)
     assert set(applied_through(settings).values()) == {f"cdc_applied_through={log_end(settings)}"}
 
     with connect("shop", settings) as shop:  # a change to web_events only
@@ -72,10 +77,7 @@ def test_every_state_table_applies_through_the_end_of_the_log(fresh_db: Settings
 
 
 def test_a_state_table_ahead_of_the_log_is_rebuilt_from_it(fresh_db: Settings) -> None:
-    settings = fresh_db
-    seed(settings, customers=40, seed=4)
-    run_capture(settings, max_seconds=120)
-    build_staging(settings)
+    settings = seeded_and_built(fresh_db, 4)
     with connect("warehouse", settings) as conn:
         expected = conn.execute("select count(*) from staging.stg_shop__customers").fetchone()[0]
         # as if the state had applied a log that was since restored to an
@@ -92,10 +94,7 @@ def test_a_state_table_ahead_of_the_log_is_rebuilt_from_it(fresh_db: Settings) -
 
 
 def test_the_view_shows_changes_landed_since_the_build_once_per_key(fresh_db: Settings) -> None:
-    settings = fresh_db
-    seed(settings, customers=40, seed=5)
-    run_capture(settings, max_seconds=120)
-    build_staging(settings)
+    settings = seeded_and_built(fresh_db, 5)
     with connect("shop", settings) as shop:
         (edited,) = shop.execute(
             "update customers set city = 'Tailorville' where customer_id = (select min(customer_id) from customers) "
