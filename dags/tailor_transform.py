@@ -20,7 +20,9 @@ quality gate.
 - One Airflow task per dbt model (rendered by astronomer-cosmos from the
   project's manifest), then one task per group running its dbt tests.
 - Every model is computed *as of* the run's data interval end (logical
-  date), passed as the dbt var `as_of`: re-running a run gives the same marts.
+  date), passed to dbt as `TAILOR_AS_OF` (an environment variable, not a var:
+  a var that changes every run makes dbt re-parse the whole project):
+  re-running a run gives the same marts.
 - The warehouse connection is the Airflow connection `tailor_warehouse`
   (`AIRFLOW_CONN_TAILOR_WAREHOUSE`).
 - Run it alone: `airflow dags test tailor_transform`; the same build without

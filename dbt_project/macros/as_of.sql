@@ -1,12 +1,19 @@
 -- The instant a run computes "as of", as a timestamptz SQL expression.
 --
 -- Models never call now(): re-running a DAG run must give the same marts.
--- Airflow passes its logical date as the `as_of` var; left unset (a manual
--- `dbt build`), it is the latest source commit time landed in raw, so a
--- historical data set is scored as of its own end, not as of today.
+-- Airflow passes its logical date in the environment variable TAILOR_AS_OF
+-- (tailor's dbt runner does the same with an `as_of` it is given); the dbt
+-- var `as_of` (`dbt build --vars '{as_of: ...}'`) wins over it. An
+-- environment variable rather than a var because dbt re-parses the whole
+-- project when any var changes, seconds on every run of a DAG whose as_of
+-- changes every run; a changed environment variable re-parses only the
+-- files that use it. Neither set (a manual `dbt build`): the latest source
+-- commit time landed in raw, so a historical data set is scored as of its
+-- own end, not as of today.
 {% macro as_of() -%}
-    {%- if var('as_of', none) -%}
-        '{{ var("as_of") }}'::timestamptz
+    {%- set given = var('as_of', none) or env_var('TAILOR_AS_OF', '') -%}
+    {%- if given -%}
+        '{{ given }}'::timestamptz
     {%- else -%}
         (
             select coalesce(max(last_source_ts), '{{ run_started_at.isoformat() }}'::timestamptz)

@@ -104,9 +104,14 @@ def execution_config() -> ExecutionConfig:
 
 
 def operator_args(settings: Settings | None = None) -> dict[str, Any]:
-    """Arguments for every Cosmos task: the run's vars (``as_of`` templated)."""
+    """Arguments for every Cosmos task: the vars, and ``TAILOR_AS_OF`` templated from the run's interval.
+
+    as_of goes in the environment, not the vars: dbt re-parses the whole
+    project whenever a var changes, and as_of changes every run (see
+    macros/as_of.sql).
+    """
     return {
-        "vars": {**default_vars(settings), "as_of": AS_OF_TEMPLATE},
+        "vars": default_vars(settings),
         "install_deps": False,
-        "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False"},
+        "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "TAILOR_AS_OF": AS_OF_TEMPLATE},
     }

@@ -181,7 +181,9 @@ def run_dbt(
 
     The project, profiles (the project's own profiles.yml), target and log
     directories are filled in; ``vars`` merge over :func:`default_vars` and
-    any ``--vars`` already in ``args``.
+    any ``--vars`` already in ``args``. ``as_of`` among them goes to dbt as
+    the environment variable ``TAILOR_AS_OF`` (see macros/as_of.sql: a
+    changed var would re-parse the whole project on every run).
     """
     import time
 
@@ -192,6 +194,7 @@ def run_dbt(
         raise ValueError("run_dbt needs a dbt command, e.g. ['build'] or ['run', '--select', 'staging']")
     args, user_vars = _split_user_vars(list(args))
     merged_vars = {**default_vars(settings), **user_vars, **(vars or {})}
+    as_of = merged_vars.pop("as_of", None)
 
     command = list(args)
     if command[0] in _PROJECT_COMMANDS:
@@ -213,6 +216,7 @@ def run_dbt(
     env.update({
         "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "TAILOR_AS_OF": str(as_of) if as_of else "",  # set either way: never one inherited from the caller
     })
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
 

@@ -2,8 +2,9 @@
 
 The chain, without any service: the CLI parses D (UTC when naive), the runner
 hands it to ``airflow dags test``, Airflow gives the asset-triggered
-transform DAG a manual data interval ending at D, and Cosmos renders the
-``as_of`` var from that interval end into every dbt task. Each link is
+transform DAG a manual data interval ending at D, and Cosmos renders
+``TAILOR_AS_OF`` (what the ``as_of()`` macro reads) from that interval end
+into every dbt task's environment. Each link is
 checked here; the dbt side (``as_of()`` and models honouring it) is covered
 by tests/integration/transform/test_point_in_time.py.
 """
@@ -67,7 +68,8 @@ def test_cosmos_renders_as_of_from_the_logical_date():
     from tailor.orchestration import RAW
     from tailor.transform.cosmos_config import AS_OF_TEMPLATE, operator_args
 
-    assert operator_args()["vars"]["as_of"] == AS_OF_TEMPLATE
+    assert operator_args()["env"]["TAILOR_AS_OF"] == AS_OF_TEMPLATE
+    assert "as_of" not in operator_args()["vars"]  # a var would re-parse the project every run
     logical_date = pendulum.instance(datetime(2024, 6, 30, tzinfo=UTC))
     interval = AssetTriggeredTimetable(RAW).infer_manual_data_interval(run_after=logical_date)
     rendered = jinja2.Environment().from_string(AS_OF_TEMPLATE).render(
