@@ -19,7 +19,6 @@ the real shop and warehouse are never touched:
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -29,23 +28,16 @@ BENCH_SLOT = "tailor_bench_identity"
 def run(size: int | None, progress: Callable[[str], None]) -> dict:
     import splink
 
-    from tailor.bench import scratch_databases
-    from tailor.cdc.capture import run_capture
+    from tailor.bench import bench_seed, scratch_databases, seed_and_capture
     from tailor.db.connect import connect
     from tailor.identity.matcher import run_matcher, train_model
     from tailor.identity.scoring import components, pairwise_score
-    from tailor.source.generate import seed
     from tailor.transform.dbt import run_dbt
 
     customers = size or 20_000
-    seed_value = int(os.environ.get("TAILOR_BENCH_SEED", "42"))
+    seed_value = bench_seed()
     with scratch_databases("identity", progress, slots=(BENCH_SLOT,)) as settings:
-        progress(f"seeding {customers:,} customers (seed {seed_value})")
-        seed(settings, customers=customers, seed=seed_value)
-        progress("capturing into raw")
-        run_capture(settings, max_seconds=600, overrides={"slot.name": BENCH_SLOT})
-        with connect("warehouse", settings) as conn:
-            conn.execute("analyze raw.cdc_events")  # fresh table: plan the staging views on real stats
+        seed_and_capture(settings, customers, seed_value, BENCH_SLOT, progress)
 
         started = time.monotonic()
         staging = run_dbt(["build", "--select", "staging", "--indirect-selection", "buildable", "--quiet"],

@@ -28,7 +28,6 @@ separately (``matcher_s_*``), as are the rows per relation (``rows``).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -127,22 +126,13 @@ def _latest_source_ts(settings) -> str:
 
 
 def run(size: int | None, progress: Callable[[str], None]) -> dict[str, Any]:
-    from tailor.bench import scratch_databases
-    from tailor.cdc.capture import run_capture
-    from tailor.db.connect import connect
+    from tailor.bench import bench_seed, scratch_databases, seed_and_capture
     from tailor.source.changes import apply_changes
-    from tailor.source.generate import seed
 
     customers = size or 20_000
-    seed_value = int(os.environ.get("TAILOR_BENCH_SEED", "42"))
+    seed_value = bench_seed()
     with scratch_databases("pipeline", progress, slots=(BENCH_SLOT,)) as settings:
-        progress(f"seeding {customers:,} customers (seed {seed_value})")
-        seed(settings, customers=customers, seed=seed_value)
-        progress("capturing into raw")
-        # the snapshot: one run reads every table, however long that takes
-        landed = run_capture(settings, max_seconds=1800, overrides={"slot.name": BENCH_SLOT}).events_landed
-        with connect("warehouse", settings) as conn:
-            conn.execute("analyze raw.cdc_events")  # a fresh table: plan on real statistics
+        landed = seed_and_capture(settings, customers, seed_value, BENCH_SLOT, progress)
 
         as_of = _latest_source_ts(settings)
         progress(f"initial build as of {as_of}")

@@ -87,14 +87,15 @@
     {%- set state_exists = cdc_scalar("select to_regclass('" ~ state ~ "') is not null") -%}
     {%- set log_high = cdc_scalar("select coalesce(max(landing_id), 0) from " ~ source('shop', 'cdc_events')) -%}
     {%- set rebuild = should_full_refresh() or not state_exists -%}
-    {%- if not rebuild and cdc_applied_through(state) > log_high -%}
+    {%- set applied = 0 if rebuild else cdc_applied_through(state) -%}
+    {%- if applied > log_high -%}
         {{ log(this ~ ": the change log is behind the state (reloaded?), rebuilding the state from it", info=True) }}
         {%- set rebuild = true -%}
     {%- endif -%}
     {%- if not rebuild -%}
         {%- call statement('batch') -%}
             create temporary table {{ batch }} as (
-                {{ cdc_with_watermark(sql, cdc_applied_through(state), log_high) }}
+                {{ cdc_with_watermark(sql, applied, log_high) }}
             )
         {%- endcall -%}
         {%- set columns = cdc_column_names(batch) -%}

@@ -88,3 +88,32 @@ def scratch_databases(
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             drop(admin)
+
+
+def bench_seed() -> int:
+    """The generator seed benchmarks use: 42 unless ``TAILOR_BENCH_SEED``."""
+    import os
+
+    return int(os.environ.get("TAILOR_BENCH_SEED", "42"))
+
+
+def seed_and_capture(settings: Settings, customers: int, seed_value: int, slot: str,
+                     progress: Callable[[str], None]) -> int:
+    """Seed a shop with the standard generator and land it in raw through the real capture.
+
+    One capture run reads the whole snapshot however long it takes (30
+    minutes at most), on its own replication ``slot``; raw.cdc_events is
+    analysed afterwards, so the staging views are planned on real
+    statistics. Returns the change events landed.
+    """
+    from tailor.cdc.capture import run_capture
+    from tailor.db.connect import connect
+    from tailor.source.generate import seed
+
+    progress(f"seeding {customers:,} customers (seed {seed_value})")
+    seed(settings, customers=customers, seed=seed_value)
+    progress("capturing into raw")
+    landed = run_capture(settings, max_seconds=1800, overrides={"slot.name": slot}).events_landed
+    with connect("warehouse", settings) as conn:
+        conn.execute("analyze raw.cdc_events")
+    return landed
