@@ -3,7 +3,8 @@
 Checked against dbt's manifest and the columns the fixture warehouse really
 has (information_schema), not against the YAML alone: a column added to a
 model's SQL without a description, a described column the SQL no longer
-produces, a model without a primary-key test, or an exposure whose code reads
+produces, a model without a primary key (a test, or a constraint that is
+enforced), a constraint nothing enforces, or an exposure whose code reads
 a model it does not declare, fails here with the file to fix.
 
 The warehouse is built with `dbt run` (models only): whether the data tests
@@ -198,16 +199,45 @@ def test_every_documented_column_exists(project):
     )
 
 
+# Materializations whose relation Postgres enforces constraints on (with an
+# enforced contract); every other one is a view, checked by constraints_hold.
+ENFORCING_MATERIALIZATIONS = {"table", "incremental"}
+
+
+def _constraints_checked(project: Project, node: dict[str, Any]) -> bool:
+    """Whether the model's YAML constraints are enforced: by Postgres (a table with an
+    enforced contract, macros/contracts.sql) or by the constraints_hold test (a view)."""
+    if node["config"]["materialized"] in ENFORCING_MATERIALIZATIONS:
+        return bool(node["config"].get("contract", {}).get("enforced"))
+    return any(
+        t["test_metadata"].get("name") == "constraints_hold" for t in project.tests_on(node["unique_id"])
+    )
+
+
+def _declared_constraints(node: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(type, columns) of every constraint the YAML declares, column and model level."""
+    found = [
+        (constraint["type"], [name])
+        for name, column in node["columns"].items()
+        for constraint in column.get("constraints", [])
+    ]
+    found += [(constraint["type"], list(constraint.get("columns") or [])) for constraint in node.get("constraints", [])]
+    return found
+
+
 def _key_tests(project: Project, node: dict[str, Any]) -> list[str]:
-    """The model's primary-key tests: unconditional, error-severity unique (+ not_null on
-    the same column) or unique_combination (+ not_null on each column)."""
+    """The model's primary keys, as tests or as enforced constraints: an unconditional,
+    error-severity unique (+ not_null on the same column) or unique_combination (+ not_null
+    on each column); or a primary_key constraint, or unique + not_null constraints."""
     tests = [
         t
         for t in project.tests_on(node["unique_id"])
         if not t["config"].get("where")
         and str(t["config"].get("severity", "error")).lower() == "error"
     ]
+    constraints = _declared_constraints(node) if _constraints_checked(project, node) else []
     not_null = {t["column_name"] for t in tests if t["test_metadata"].get("name") == "not_null"}
+    not_null |= {column for kind, columns in constraints if kind == "not_null" for column in columns}
     keys = []
     for test in tests:
         kind, kwargs = test["test_metadata"].get("name"), test["test_metadata"].get("kwargs", {})
@@ -217,7 +247,30 @@ def _key_tests(project: Project, node: dict[str, Any]) -> list[str]:
             combination = kwargs.get("combination_of_columns") or []
             if combination and all(column in not_null for column in combination):
                 keys.append("+".join(combination))
+    for kind, columns in constraints:
+        if kind == "primary_key" or (kind == "unique" and columns and all(c in not_null for c in columns)):
+            keys.append("+".join(columns))
     return keys
+
+
+def test_declared_constraints_are_enforced(project):
+    """A constraint in the YAML that nothing checks would be a promise nobody keeps: on a
+    table dbt applies constraints only under an enforced contract, and on a view only the
+    constraints_hold test reads them."""
+    offenders = [
+        (
+            _yaml_file(n),
+            f"{n['name']}: "
+            + (
+                "add `config: {contract: {enforced: true}}` (and a data_type on every column)"
+                if n["config"]["materialized"] in ENFORCING_MATERIALIZATIONS
+                else "add the model-level data test `constraints_hold`"
+            ),
+        )
+        for n in project.models()
+        if _declared_constraints(n) and not _constraints_checked(project, n)
+    ]
+    assert not offenders, _report("models whose constraints nothing enforces", offenders, "see each line")
 
 
 def test_every_model_has_a_primary_key_test(project):
@@ -229,8 +282,10 @@ def test_every_model_has_a_primary_key_test(project):
     assert not offenders, _report(
         "models without a primary-key test",
         offenders,
-        "add unique + not_null on the key column, or unique_combination (tests/generic/) "
-        "+ not_null on each key column; no `where`, no severity warn "
+        "declare a primary_key constraint on the key column(s) (tables: under an enforced "
+        "contract; views: with the constraints_hold test), or add unique + not_null tests on "
+        "the key column, or unique_combination (tests/generic/) + not_null on each key column; "
+        "no `where`, no severity warn "
         f"(an exemption with its reason goes in KEY_TEST_EXEMPTIONS in {Path(__file__).name})",
     )
 

@@ -1,0 +1,155 @@
+-- Tables with an enforced contract: built with CREATE TABLE AS, then one
+-- ALTER TABLE adds every constraint the YAML declares.
+--
+-- dbt-postgres builds a contracted table as CREATE TABLE (columns and
+-- constraints) followed by INSERT ... SELECT: row-by-row inserts with every
+-- index maintained per row, 1.5-2.5x slower than CREATE TABLE AS here (a
+-- 368k-row table: 3.0 s against 1.7 s). A constraint that fails on insert
+-- also prints the whole failing row (customer names and emails) into the
+-- dbt and Airflow logs. Added afterwards, Postgres checks every NOT NULL and
+-- CHECK in one scan of the new table and builds unique indexes by sorting;
+-- a violation names the constraint, never the row's content ("column x
+-- contains null values", "check constraint ... is violated by some row";
+-- a duplicate key names the key only).
+--
+-- Same result as dbt's own path: the contract's column check runs first
+-- (get_assert_columns_equivalent), columns come out in the contract's order
+-- cast to its data types, and constraints are those of the YAML. Temporary
+-- tables (incremental builds) and tables without a contract go to dbt-postgres
+-- unchanged.
+{% macro postgres__create_table_as(temporary, relation, sql) -%}
+  {%- set contract_config = config.get('contract') -%}
+  {%- if temporary or not contract_config.enforced -%}
+    {{ return(dbt.postgres__create_table_as(temporary, relation, sql)) }}
+  {%- endif -%}
+  {%- set unlogged = config.get('unlogged', default=false) -%}
+  {%- set sql_header = config.get('sql_header', none) -%}
+  {{ sql_header if sql_header is not none }}
+  {{ get_assert_columns_equivalent(sql) }}
+  create {% if unlogged %}unlogged {% endif %}table {{ relation }} as (
+    select
+    {%- for column in model['columns'].values() %}
+      cast({{ tailor_contract_column(column) }} as {{ column['data_type'] }}) as {{ tailor_contract_column(column) }}{{ "," if not loop.last }}
+    {%- endfor %}
+    from (
+      {{ sql }}
+    ) as model_subq
+  );
+  {%- set constraints = tailor_contract_constraints() %}
+  {%- if constraints %}
+  alter table {{ relation }}
+    {{ constraints | join(',\n    ') }};
+  {%- endif %}
+{%- endmacro %}
+
+
+{% macro tailor_contract_column(column) -%}
+  {{ adapter.quote(column['name']) if column.get('quote') else column['name'] }}
+{%- endmacro %}
+
+
+-- The ALTER TABLE subcommands for the model's constraints, column level
+-- then model level.
+{% macro tailor_contract_constraints() %}
+  {%- set commands = [] -%}
+  {%- for column in model['columns'].values() -%}
+    {%- set name = tailor_contract_column(column) -%}
+    {%- for constraint in column.get('constraints', []) -%}
+      {%- if constraint['type'] == 'not_null' -%}
+        {%- do commands.append('alter column ' ~ name ~ ' set not null') -%}
+      {%- else -%}
+        {%- do commands.append(tailor_contract_constraint(constraint, [name])) -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endfor -%}
+  {%- for constraint in model.get('constraints', []) -%}
+    {%- if constraint['type'] == 'not_null' -%}
+      {%- for name in constraint.get('columns', []) -%}
+        {%- do commands.append('alter column ' ~ name ~ ' set not null') -%}
+      {%- endfor -%}
+    {%- else -%}
+      {%- do commands.append(tailor_contract_constraint(constraint, constraint.get('columns', []))) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(commands) }}
+{% endmacro %}
+
+
+{% macro tailor_contract_constraint(constraint, columns) -%}
+  {%- set kind = constraint['type'] -%}
+  {%- set named = ('constraint ' ~ constraint['name'] ~ ' ') if constraint.get('name') else '' -%}
+  {%- if kind == 'check' -%}
+    {{ return('add ' ~ named ~ 'check (' ~ constraint['expression'] ~ ')') }}
+  {%- elif kind == 'primary_key' -%}
+    {{ return('add ' ~ named ~ 'primary key (' ~ columns | join(', ') ~ ')') }}
+  {%- elif kind == 'unique' -%}
+    {{ return('add ' ~ named ~ 'unique (' ~ columns | join(', ') ~ ')') }}
+  {%- elif kind == 'foreign_key' -%}
+    {{ return('add ' ~ named ~ 'foreign key (' ~ columns | join(', ') ~ ') references ' ~ constraint['expression']) }}
+  {%- elif kind == 'custom' -%}
+    {{ return('add ' ~ named ~ constraint['expression']) }}
+  {%- endif -%}
+  {{ exceptions.raise_compiler_error("constraint type '" ~ kind ~ "' on " ~ model['name'] ~ " is not supported by tailor's contract build (macros/contracts.sql)") }}
+{%- endmacro %}
+
+
+-- dbt's contract check reads the declared types from an empty select; its
+-- default also warns that a bare `numeric` "can lead to unintended
+-- rounding". True where numeric means scale 0 (Snowflake's number); on
+-- Postgres an unconstrained numeric keeps every digit, so a contract
+-- saying `numeric` is exact and the warning would only be noise in every
+-- build. Otherwise dbt's macro as it is.
+{% macro postgres__get_empty_schema_sql(columns) %}
+    {%- set col_err = [] -%}
+    select
+    {% for i in columns %}
+      {%- set col = columns[i] -%}
+      {%- if col['data_type'] is not defined -%}
+        {%- do col_err.append(col['name']) -%}
+      {%- endif -%}
+      {% set col_name = adapter.quote(col['name']) if col.get('quote') else col['name'] %}
+      {{ cast('null', col['data_type']) }} as {{ col_name }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+    {%- if (col_err | length) > 0 -%}
+      {{ exceptions.column_type_missing(column_names=col_err) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+-- ---- for tests/generic/constraints_hold.sql --------------------------------
+
+-- The graph node of the model a generic test is attached to.
+{% macro tailor_model_node(model) %}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.schema == model.schema and node.alias == model.identifier -%}
+            {{ return(node) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("no model node for " ~ model) }}
+{% endmacro %}
+
+
+-- [(label, failing-row count expression)] for one declared constraint.
+{% macro tailor_constraint_checks(constraint, columns, node) %}
+    {%- set kind = constraint.type -%}
+    {%- set checks = [] -%}
+    {%- if kind in ('not_null', 'primary_key') -%}
+        {%- for column in columns -%}
+            {%- do checks.append((kind ~ ' ' ~ column ~ ': null', 'count(*) filter (where ' ~ column ~ ' is null)')) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if kind in ('unique', 'primary_key') -%}
+        {%- set key = columns | join(', ') -%}
+        {%- set complete = [] -%}
+        {%- for column in columns -%}{%- do complete.append(column ~ ' is not null') -%}{%- endfor -%}
+        {%- set where = complete | join(' and ') -%}
+        {%- set distinct = ('(' ~ key ~ ')') if columns | length > 1 else key -%}
+        {%- do checks.append((kind ~ ' (' ~ key ~ '): repeated',
+            'count(*) filter (where ' ~ where ~ ') - count(distinct ' ~ distinct ~ ') filter (where ' ~ where ~ ')')) -%}
+    {%- elif kind == 'check' -%}
+        {%- do checks.append(('check (' ~ constraint.expression ~ ')', 'count(*) filter (where (' ~ constraint.expression ~ ') is false)')) -%}
+    {%- elif kind != 'not_null' -%}
+        {{ exceptions.raise_compiler_error("constraints_hold on " ~ node.name ~ ": cannot check a '" ~ kind ~ "' constraint") }}
+    {%- endif -%}
+    {{ return(checks) }}
+{% endmacro %}
