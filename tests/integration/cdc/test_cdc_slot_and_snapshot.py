@@ -61,30 +61,34 @@ def retained(settings: Settings) -> int:
 def test_heartbeats_keep_retained_wal_bounded_while_only_unrelated_tables_change(
     fresh_db: Settings,
 ) -> None:
-    """Retained WAL stays around one round, run after run; without heartbeats it piles up.
+    """Retained WAL stays within about two rounds, run after run; without heartbeats it piles up.
 
     PostgreSQL moves a logical slot's restart_lsn only to a running-transactions
     record it decoded and the client confirmed past, one candidate at a time,
-    so after a run it may still sit at the start of that run's round: the
-    bound is "about one round", not zero.
+    so after a run it may still sit at the start of the previous round (seen:
+    2.03 rounds retained once in many runs). The bound is therefore two and a
+    half rounds, and the runs write more than that in all: what matters is
+    that retention does not grow with what is written, which the control
+    (four rounds, no heartbeats) shows it would.
     """
     settings = fresh_db
     assert run_capture(settings, max_seconds=60).status == "succeeded"  # creates the slot
     rounds, after_runs = [], []
-    for _ in range(2):
+    for _ in range(3):
         rounds.append(write_unrelated_wal(settings))
         result = run_capture(settings, max_seconds=60)
         assert result.status == "succeeded" and result.events_landed == 0
         assert result.heartbeats > 0 and result.retained_wal_bytes is not None
         after_runs.append(retained(settings))
-    bound = 1.5 * max(rounds)
+    bound = 2.5 * max(rounds)
+    assert sum(rounds) > bound, "the runs must write more than the bound, or it proves nothing"
     assert max(after_runs) < bound, (
         f"retained WAL after each run {after_runs} should stay under {bound:,.0f} bytes "
         f"while {sum(rounds):,} were written"
     )
 
-    # Control: two rounds, then a run without heartbeats: nothing moves the slot.
-    written = write_unrelated_wal(settings) + write_unrelated_wal(settings)
+    # Control: four rounds, then a run without heartbeats: nothing moves the slot.
+    written = sum(write_unrelated_wal(settings) for _ in range(4))
     quiet = run_capture(settings, max_seconds=6, overrides=NO_HEARTBEAT)
     assert quiet.heartbeats == 0
     assert retained(settings) >= written > bound
