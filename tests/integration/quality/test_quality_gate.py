@@ -43,7 +43,15 @@ def test_gate_passes_on_good_data_and_builds_data_docs(built):
 
 
 def test_gate_fails_on_duplicate_person_id(built):
+    # dbt's contract makes person_id the table's primary key; the gate checks
+    # the table as it finds it, so it must still catch a duplicate in a table
+    # that lost the key (rebuilt by hand, restored from elsewhere)
     with connect("warehouse", built) as conn:
+        (key,) = conn.execute(
+            "select conname from pg_constraint "
+            "where conrelid = 'marts.customer_profiles'::regclass and contype = 'p'"
+        ).fetchone()
+        conn.execute(f'alter table marts.customer_profiles drop constraint "{key}"')
         conn.execute("""
             insert into marts.customer_profiles
             select * from marts.customer_profiles where email = 'alice@example.com'
@@ -56,16 +64,25 @@ def test_gate_fails_on_duplicate_person_id(built):
                 delete from marts.customer_profiles where ctid in (
                     select max(ctid) from marts.customer_profiles where email = 'alice@example.com')
             """)
+            conn.execute(f'alter table marts.customer_profiles add constraint "{key}" primary key (person_id)')
     assert not result.passed
     assert failed(result) == ["customer_profiles: expect_column_values_to_be_unique(person_id)"]
 
 
 def test_gate_fails_on_audience_row_without_consent(built):
+    # a well-formed audience row (a real segment, every required field) for
+    # Erin, who withdrew consent: only the cross-table consent rule can catch it
     with connect("warehouse", built) as conn:
         conn.execute("""
-            insert into marts.sync_email__audience (person_id, email, first_name, computed_at)
-            select person_id, email, first_name, computed_at
-            from marts.customer_profiles where email = 'erin@example.com'
+            insert into marts.sync_email__audience
+            select (jsonb_populate_record(
+                null::marts.sync_email__audience,
+                to_jsonb(audience) || jsonb_build_object('person_id', erin.person_id, 'email', erin.email)
+            )).*
+            from (select * from marts.sync_email__audience limit 1) as audience
+            cross join (
+                select person_id, email from marts.customer_profiles where email = 'erin@example.com'
+            ) as erin
         """)
     try:
         result = run_gate(built)
