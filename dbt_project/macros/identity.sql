@@ -55,3 +55,65 @@
 {% macro new_person_id(customer_id) -%}
     'p_' || {{ customer_id }}::text
 {%- endmacro %}
+
+
+-- ---- int_identifiers_normalized, incrementally (macros/increments.sql) ----
+
+-- What the model's rows depend on besides the data: its SQL and the
+-- identity vars. A change of either recomputes every row on the next run.
+{% macro identifiers_fingerprint() -%}
+    {{- local_md5(model.raw_code ~ tojson([
+        var('identity_blocked_values', []),
+        var('identity_email_strip_plus_tag', true),
+        var('identity_email_gmail_dots', false),
+        var('identity_max_customers_per_email'),
+        var('identity_max_customers_per_phone'),
+        var('identity_max_customers_per_device'),
+        var('identity_max_customers_per_anonymous_id'),
+    ])) -}}
+{%- endmacro %}
+
+
+-- Pre-hook: the change window; the customer records whose identifiers may
+-- have changed in it (a change to the record or its devices, a new web
+-- event of theirs); the identifier groups they had; then their rows go.
+-- Every row is recomputed instead after a truncate, or when a web event was
+-- changed, deleted or re-read (the shop only ever inserts them, and the log
+-- keeps only the key of a deleted row: whose anonymous id it was is lost).
+{% macro identifiers_increment_begin() -%}
+    {{ increment_window(identifiers_fingerprint()) }}
+    {%- if is_incremental() %}
+    update increment_window set since = null
+    where exists (
+        select 1
+        from {{ source('shop', 'cdc_events') }} as events
+        cross join increment_window as w
+        where events.source_table in ('customers', 'customer_devices', 'web_events')
+            and events.landing_id > w.since
+            and events.landing_id <= w.upto
+            and (events.op = 't' or (events.source_table = 'web_events' and events.op <> 'c'))
+    );
+    drop table if exists identifiers_changed;
+    create temp table identifiers_changed on commit drop as
+        {{ increment_changed_keys('customers', 'customer_id', 'bigint') }}
+        union
+        {{ increment_changed_keys('customer_devices', 'customer_id', 'bigint') }}
+        union
+        select (events.after ->> 'customer_id')::bigint
+        from {{ source('shop', 'cdc_events') }} as events
+        cross join increment_window as w
+        where events.source_table = 'web_events'
+            and events.landing_id > w.since
+            and events.landing_id <= w.upto
+            and events.after ->> 'customer_id' is not null;
+    analyze identifiers_changed;
+    drop table if exists identifiers_old_groups;
+    create temp table identifiers_old_groups on commit drop as
+        select distinct identifier_type, identifier
+        from {{ this }}
+        where customer_id in (select customer_id from identifiers_changed);
+    delete from {{ this }}
+    where (select since from increment_window) is null
+        or customer_id in (select customer_id from identifiers_changed);
+    {%- endif %}
+{%- endmacro %}

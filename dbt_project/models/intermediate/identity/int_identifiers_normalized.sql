@@ -9,23 +9,53 @@
 -- Guardrails: a blocked value (identity_blocked_values: test@test.com,
 -- 'null', 'n/a', ...) is never an edge, nor is an identifier shared by more
 -- customer records than its identity_max_customers_per_<type> var allows.
+--
+-- Incremental: a run recomputes only the records whose identifiers may have
+-- changed since the last one (read from the change log, see
+-- identifiers_increment_begin in macros/identity.sql, which also deletes
+-- their old rows), and recounts customers_sharing for every record sharing
+-- an identifier they have or had. Changing this SQL or an identity var
+-- recomputes everything on the next run (a fingerprint of both is kept
+-- with the table).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['customer_id', 'identifier_type', 'identifier'],
+        on_schema_change='fail',
+        indexes=[{'columns': ['identifier_type', 'identifier']}],
+        pre_hook="{{ identifiers_increment_begin() }}",
+        post_hook="{{ increment_window_close(identifiers_fingerprint()) }}"
+    )
+}}
+
 with
+
+{%- set only_changed -%}
+    {%- if is_incremental() %}
+    where (select since from increment_window) is null
+        or customer_id in (select customer_id from identifiers_changed)
+    {%- endif %}
+{%- endset %}
 
 customers as (
 
     select * from {{ ref('stg_shop__customers') }}
+    {{ only_changed }}
 
 ),
 
 customer_devices as (
 
     select * from {{ ref('stg_shop__customer_devices') }}
+    {{ only_changed }}
 
 ),
 
 web_events as (
 
     select * from {{ ref('stg_shop__web_events') }}
+    {{ only_changed }}
 
 ),
 
@@ -94,6 +124,46 @@ current_identifiers as (
 
 ),
 
+{%- if is_incremental() %}
+
+-- identifiers the changed records have or had: every record sharing one is
+-- recounted (those of unchanged records from this table, where the
+-- pre-hook left only unchanged records)
+affected_groups as (
+
+    select identifier_type, identifier from current_identifiers where identifier is not null
+    union
+    select identifier_type, identifier from identifiers_old_groups
+
+),
+
+unchanged_sharing as (
+
+    select
+        this.customer_id,
+        this.identifier_type,
+        this.identifier
+    from {{ this }} as this
+    inner join affected_groups
+        on this.identifier_type = affected_groups.identifier_type
+        and this.identifier = affected_groups.identifier
+
+),
+{%- endif %}
+
+recounted as (
+
+    select customer_id, identifier_type, identifier
+    from current_identifiers
+    where identifier is not null
+    {%- if is_incremental() %}
+    union all
+    select customer_id, identifier_type, identifier
+    from unchanged_sharing
+    {%- endif %}
+
+),
+
 counted as (
 
     select
@@ -102,8 +172,7 @@ counted as (
         identifier,
         count(*) over (partition by identifier_type, identifier) as customers_sharing,
         lower(identifier) in {{ identity_blocked_values() }} as is_blocked
-    from current_identifiers
-    where identifier is not null
+    from recounted
 
 ),
 

@@ -1,0 +1,60 @@
+-- Incremental models driven by the change log: what changed since the last run.
+--
+-- A model built this way keeps, in its table's comment, how far into
+-- raw.cdc_events it has applied (`applied_through=N`, the log's highest
+-- landing_id when that run started) and a fingerprint of the settings its
+-- rows depend on (`config=<md5>`, e.g. identity guardrail vars). Its
+-- pre-hook calls increment_window() first: a temp table `increment_window`
+-- (dropped at commit) with
+--     since   the previous run's mark; null when there is none, the table is
+--             new or being fully refreshed, or the settings changed
+--     upto    the log's highest landing_id now
+-- so the model and its hooks read changes in (since, upto] and the post-hook
+-- (increment_window_close) records `upto`. A change landing during the run
+-- is above `upto`: the next run takes it. A null `since` means "recompute
+-- everything"; each model adds its own reasons (a truncate, an operation it
+-- cannot trace back) to that.
+{% macro increment_window(fingerprint) -%}
+    drop table if exists increment_window;
+    create temp table increment_window on commit drop as
+    with previous as (
+        {%- if is_incremental() %}
+        select obj_description('{{ this }}'::regclass, 'pg_class') as comment
+        {%- else %}
+        select null::text as comment
+        {%- endif %}
+    )
+    select
+        case
+            when substring(comment from 'config=([0-9a-f]+)') = '{{ fingerprint }}'
+                then substring(comment from 'applied_through=([0-9]+)')::bigint
+        end as since,
+        (select coalesce(max(landing_id), 0) from {{ source('shop', 'cdc_events') }}) as upto
+    from previous;
+{%- endmacro %}
+
+
+{% macro increment_window_close(fingerprint) -%}
+    do $$
+    begin
+        execute format(
+            'comment on table %s is %L',
+            '{{ this }}',
+            'applied_through=' || (select upto from increment_window) || ' config={{ fingerprint }}'
+        );
+    end
+    $$;
+{%- endmacro %}
+
+
+-- The keys of a shop table changed in the window, typed: from the change
+-- log's primary-key images (deletes included), e.g.
+-- increment_changed_keys('customer_devices', 'customer_id', 'bigint').
+{% macro increment_changed_keys(source_table, key, data_type) -%}
+    select distinct (events.pk ->> '{{ key }}')::{{ data_type }} as {{ key }}
+    from {{ source('shop', 'cdc_events') }} as events
+    cross join increment_window as w
+    where events.source_table = '{{ source_table }}'
+        and events.landing_id > w.since
+        and events.landing_id <= w.upto
+{%- endmacro %}
