@@ -93,7 +93,7 @@
             and events.landing_id <= w.upto
             and (events.op = 't' or (events.source_table = 'web_events' and events.op <> 'c'))
     );
-    drop table if exists identifiers_changed;
+    drop table if exists pg_temp.identifiers_changed;
     create temp table identifiers_changed on commit drop as
         {{ increment_changed_keys('customers', 'customer_id', 'bigint') }}
         union
@@ -107,7 +107,7 @@
             and events.landing_id <= w.upto
             and events.after ->> 'customer_id' is not null;
     analyze identifiers_changed;
-    drop table if exists identifiers_old_groups;
+    drop table if exists pg_temp.identifiers_old_groups;
     create temp table identifiers_old_groups on commit drop as
         select distinct identifier_type, identifier
         from {{ this }}

@@ -15,7 +15,7 @@
 -- everything"; each model adds its own reasons (a truncate, an operation it
 -- cannot trace back) to that.
 {% macro increment_window(fingerprint) -%}
-    drop table if exists increment_window;
+    drop table if exists pg_temp.increment_window;
     create temp table increment_window on commit drop as
     with previous as (
         {%- if is_incremental() %}
