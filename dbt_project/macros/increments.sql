@@ -7,7 +7,8 @@
 -- pre-hook calls increment_window() first: a temp table `increment_window`
 -- (dropped at commit) with
 --     since   the previous run's mark; null when there is none, the table is
---             new or being fully refreshed, or the settings changed
+--             new or being fully refreshed, the settings changed, or the
+--             mark is beyond the log's end
 --     upto    the log's highest landing_id now
 -- so the model and its hooks read changes in (since, upto] and the post-hook
 -- (increment_window_close) records `upto`. A change landing during the run
@@ -24,13 +25,21 @@
         select null::text as comment
         {%- endif %}
     )
+    , marks as (
+        select
+            case
+                when substring(comment from 'config=([0-9a-f]+)') = '{{ fingerprint }}'
+                    then substring(comment from 'applied_through=([0-9]+)')::bigint
+            end as applied_through,
+            (select coalesce(max(landing_id), 0) from {{ source('shop', 'cdc_events') }}) as upto
+        from previous
+    )
     select
-        case
-            when substring(comment from 'config=([0-9a-f]+)') = '{{ fingerprint }}'
-                then substring(comment from 'applied_through=([0-9]+)')::bigint
-        end as since,
-        (select coalesce(max(landing_id), 0) from {{ source('shop', 'cdc_events') }}) as upto
-    from previous;
+        -- a mark beyond the log's end (a log restored from an older copy)
+        -- would skip changes: recompute everything instead
+        case when applied_through <= upto then applied_through end as since,
+        upto
+    from marks;
 {%- endmacro %}
 
 

@@ -9,8 +9,9 @@ anonymous id shared by a second customer's new web event, a customer deleted;
 then the email moved on again (the owner's count goes back down).
 The rows of records nobody touched are not rewritten (same physical row
 before and after), so the run really was incremental. A deleted web event
-(whose anonymous id the log no longer has) and a changed identity var make
-the next run recompute everything, again equal to a rebuild.
+(whose anonymous id the log no longer has), a changed identity var and a
+mark beyond the log's end make the next run recompute everything, again
+equal to a rebuild.
 """
 
 from __future__ import annotations
@@ -133,3 +134,15 @@ def test_incremental_runs_equal_a_rebuild(fresh_db: Settings) -> None:
     stricter_rows = assert_equals_rebuild(settings, dbt_vars=stricter)
     (owner_row,) = [r for r in stricter_rows if r[0] == owner and r[1] == "email"]
     assert owner_row[5] == "blocked_value" and owner_row[6] is False
+
+    # a mark beyond the log's end (a log restored from an older copy): recompute everything
+    with connect("warehouse", settings) as conn:
+        (comment,) = conn.execute(
+            f"select obj_description('{MODEL}'::regclass, 'pg_class')"
+        ).fetchone()
+        ahead = comment.replace("applied_through=", "applied_through=9")
+        conn.execute(f"comment on table {MODEL} is '{ahead}'")
+    before = physical_rows(settings, untouched)
+    build(settings, dbt_vars=stricter)
+    assert physical_rows(settings, untouched) != before, "a mark ahead of the log must recompute"
+    assert_equals_rebuild(settings, dbt_vars=stricter)
