@@ -86,12 +86,8 @@
     update increment_window set since = null
     where exists (
         select 1
-        from {{ source('shop', 'cdc_events') }} as events
-        cross join increment_window as w
-        where events.source_table in ('customers', 'customer_devices', 'web_events')
-            and events.landing_id > w.since
-            and events.landing_id <= w.upto
-            and (events.op = 't' or (events.source_table = 'web_events' and events.op <> 'c'))
+        from {{ increment_events(['customers', 'customer_devices', 'web_events']) }} as events
+        where events.op = 't' or (events.source_table = 'web_events' and events.op <> 'c')
     );
     drop table if exists pg_temp.identifiers_changed;
     create temp table identifiers_changed on commit drop as
@@ -100,12 +96,8 @@
         {{ increment_changed_keys('customer_devices', 'customer_id', 'bigint') }}
         union
         select (events.after ->> 'customer_id')::bigint
-        from {{ source('shop', 'cdc_events') }} as events
-        cross join increment_window as w
-        where events.source_table = 'web_events'
-            and events.landing_id > w.since
-            and events.landing_id <= w.upto
-            and events.after ->> 'customer_id' is not null;
+        from {{ increment_events(['web_events']) }} as events
+        where events.after ->> 'customer_id' is not null;
     analyze identifiers_changed;
     drop table if exists pg_temp.identifiers_old_groups;
     create temp table identifiers_old_groups on commit drop as

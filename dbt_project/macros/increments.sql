@@ -56,14 +56,24 @@
 {%- endmacro %}
 
 
+-- The change log's events of the given shop tables landed in the window,
+-- as a relation: `select ... from {{ increment_events(['web_events']) }}`.
+{% macro increment_events(source_tables) -%}
+    (
+        select events.*
+        from {{ source('shop', 'cdc_events') }} as events
+        cross join increment_window as w
+        where events.source_table in ('{{ source_tables | join("', '") }}')
+            and events.landing_id > w.since
+            and events.landing_id <= w.upto
+    )
+{%- endmacro %}
+
+
 -- The keys of a shop table changed in the window, typed: from the change
 -- log's primary-key images (deletes included), e.g.
 -- increment_changed_keys('customer_devices', 'customer_id', 'bigint').
 {% macro increment_changed_keys(source_table, key, data_type) -%}
     select distinct (events.pk ->> '{{ key }}')::{{ data_type }} as {{ key }}
-    from {{ source('shop', 'cdc_events') }} as events
-    cross join increment_window as w
-    where events.source_table = '{{ source_table }}'
-        and events.landing_id > w.since
-        and events.landing_id <= w.upto
+    from {{ increment_events([source_table]) }} as events
 {%- endmacro %}
