@@ -40,6 +40,10 @@
   alter table {{ relation }}
     {{ constraints | join(',\n    ') }};
   {%- endif %}
+  -- statistics now: the next model reads this table seconds later, long
+  -- before autovacuum would sample it, and without them the planner takes
+  -- a fresh table for a few pages (nested loops over hundreds of thousands of rows)
+  analyze {{ relation }};
 {%- endmacro %}
 
 

@@ -10,9 +10,30 @@
 -- Each event table is read once: web events are summarised per session and
 -- email events per message first, then those summaries per person, so the
 -- per-event work is a handful of filtered counts and one decay term.
+--
+-- Incremental per person (macros/person_increments.sql): a run recomputes
+-- the persons int_persons_changed marked since the last one and those with
+-- an event crossing a window edge as as_of moved. The decayed counts are
+-- kept decayed to the decay epoch (decay_epoch column), so they do not move
+-- with as_of: int_persons_engagement_scored scales them to as_of.
 {%- set short_days = var('activity_window_days') %}
 {%- set long_days = var('long_activity_window_days') %}
+{%- set device_days = var('preferred_device_window_days') %}
 {%- set half_life = var('engagement_half_life_days') %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='fail',
+        pre_hook="{{ persons_increment_begin(
+            [['int_web_events_stitched', 'occurred_at'], ['stg_shop__email_events', 'occurred_at']],
+            [0, var('activity_window_days'), var('long_activity_window_days'), var('preferred_device_window_days')],
+            [var('engagement_half_life_days')]) }}",
+        post_hook="{{ persons_increment_close() }}"
+    )
+}}
+-- depends_on: {{ ref('int_persons_changed') }}
 with
 
 -- as_of() once: unset, it is a scan of the change log's watermarks, which
@@ -23,13 +44,15 @@ run as (
         {{ as_of() }} as as_of,
         {{ as_of() }} - interval '{{ short_days }} days' as short_window_start,
         {{ as_of() }} - interval '{{ long_days }} days' as long_window_start,
-        {{ as_of() }} - interval '{{ var("preferred_device_window_days") }} days' as device_window_start
+        {{ as_of() }} - interval '{{ device_days }} days' as device_window_start,
+        {{ decay_epoch() }} as epoch
 
 ),
 
 customers as (
 
     select customer_id, person_id from {{ ref('int_customers_resolved') }}
+    where {{ persons_increment_filter('person_id') }}
 
 ),
 
@@ -70,7 +93,7 @@ web_sessions as (
         count(*) filter (where web_events.event_type = 'product_view' and web_events.occurred_at > run.long_window_start) as product_views_long,
         count(*) filter (where web_events.event_type = 'add_to_cart' and web_events.occurred_at > run.short_window_start) as add_to_carts_short,
         count(*) filter (where web_events.event_type = 'add_to_cart' and web_events.occurred_at > run.long_window_start) as add_to_carts_long,
-        coalesce(sum({{ time_decay('web_events.occurred_at', 'run.as_of', half_life) }})
+        coalesce(sum({{ decay_at_epoch('web_events.occurred_at', half_life, 'run.epoch') }})
             filter (where web_events.event_type = 'add_to_cart'), 0) as add_to_carts_decayed,
         max(web_events.occurred_at) filter (where web_events.event_type = 'add_to_cart') as last_add_to_cart_at
     from web_events
@@ -96,7 +119,7 @@ web_by_person as (
         count(web_sessions.session_id) filter (where web_sessions.last_event_at > run.short_window_start) as sessions_short,
         count(web_sessions.session_id) filter (where web_sessions.last_event_at > run.long_window_start) as sessions_long,
         -- a session weighs from when it started
-        coalesce(sum({{ time_decay('web_sessions.started_at', 'run.as_of', half_life) }})
+        coalesce(sum({{ decay_at_epoch('web_sessions.started_at', half_life, 'run.epoch') }})
             filter (where web_sessions.session_id is not null), 0) as web_sessions_decayed,
         sum(web_sessions.add_to_carts_decayed) as add_to_carts_decayed,
         max(web_sessions.last_event_at) as last_web_event_at,
@@ -166,8 +189,8 @@ email_by_person as (
         count(*) filter (where email_messages.sent_at > run.long_window_start and email_messages.first_engaged_at is not null) as emails_opened_long,
         count(*) filter (where email_messages.sent_at > run.short_window_start and email_messages.first_clicked_at is not null) as emails_clicked_short,
         count(*) filter (where email_messages.sent_at > run.long_window_start and email_messages.first_clicked_at is not null) as emails_clicked_long,
-        coalesce(sum({{ time_decay('email_messages.first_engaged_at', 'run.as_of', half_life) }}), 0) as email_opens_decayed,
-        coalesce(sum({{ time_decay('email_messages.first_clicked_at', 'run.as_of', half_life) }}), 0) as email_clicks_decayed,
+        coalesce(sum({{ decay_at_epoch('email_messages.first_engaged_at', half_life, 'run.epoch') }}), 0) as email_opens_decayed,
+        coalesce(sum({{ decay_at_epoch('email_messages.first_clicked_at', half_life, 'run.epoch') }}), 0) as email_clicks_decayed,
         max(email_messages.last_engaged_at) as last_email_engagement_at
     from email_messages
     cross join run
@@ -210,11 +233,12 @@ aggregated as (
         round(email_by_person.emails_clicked_short::numeric / nullif(email_by_person.email_sends_short, 0), 4) as email_click_rate_30d,
         round(email_by_person.emails_clicked_long::numeric / nullif(email_by_person.email_sends_long, 0), 4) as email_click_rate_90d,
 
-        -- time-decayed counts (engagement_half_life_days)
-        coalesce(email_by_person.email_opens_decayed, 0) as email_opens_decayed,
-        coalesce(email_by_person.email_clicks_decayed, 0) as email_clicks_decayed,
-        coalesce(web_by_person.web_sessions_decayed, 0) as web_sessions_decayed,
-        coalesce(web_by_person.add_to_carts_decayed, 0) as add_to_carts_decayed,
+        -- time-decayed counts (engagement_half_life_days), as of the decay epoch
+        coalesce(email_by_person.email_opens_decayed, 0) as email_opens_decayed_at_epoch,
+        coalesce(email_by_person.email_clicks_decayed, 0) as email_clicks_decayed_at_epoch,
+        coalesce(web_by_person.web_sessions_decayed, 0) as web_sessions_decayed_at_epoch,
+        coalesce(web_by_person.add_to_carts_decayed, 0) as add_to_carts_decayed_at_epoch,
+        run.epoch as decay_epoch,
 
         -- context
         preferred_devices.preferred_device_type,
@@ -225,6 +249,7 @@ aggregated as (
         email_by_person.last_email_engagement_at
 
     from persons
+    cross join run
     left join web_by_person
         on persons.person_id = web_by_person.person_id
     left join email_by_person

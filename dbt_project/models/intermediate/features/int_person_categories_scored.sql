@@ -3,29 +3,49 @@
 -- product) and purchases (revenue order lines). One row per person and
 -- category they touched.
 --
---     affinity_score = w_view * views + w_cart * cart adds + w_purchase * purchases
+--     affinity_points = w_view * views + w_cart * cart adds + w_purchase * purchases
 --
 -- where each count is time-decayed (weight halves every
--- category_affinity_half_life_days) and the weights are the
+-- category_affinity_half_life_days, kept as of the decay epoch) and the weights are the
 -- category_affinity_weights var: buying says more than looking.
--- affinity_share is the score over the person's total (their categories sum
+-- affinity_share is the points over the person's total (their categories sum
 -- to 1); affinity_rank 1 is their top category (ties: touched last, then by
 -- name). Categories are the product's own (leaf) category, like
 -- favourite_category.
+--
+-- Incremental per person (macros/person_increments.sql): the
+-- decayed counts and affinity_points are kept as of the decay epoch, so only
+-- an event or purchase entering "up to as_of" moves them; affinity_share
+-- and affinity_rank do not depend on the epoch at all.
 {%- set half_life = var('category_affinity_half_life_days') %}
 {%- set weights = var('category_affinity_weights') %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='fail',
+        pre_hook="{{ persons_increment_begin(
+            [['int_web_events_stitched', 'occurred_at'], ['int_order_items_categorised', 'ordered_at', 'person_id']],
+            [0],
+            [var('category_affinity_half_life_days'), var('category_affinity_weights')]) }}",
+        post_hook="{{ persons_increment_close() }}"
+    )
+}}
+-- depends_on: {{ ref('int_persons_changed') }}
 with
 
 -- as_of() once: unset, it is a scan of the change log's watermarks
 run as (
 
-    select {{ as_of() }} as as_of
+    select {{ as_of() }} as as_of, {{ decay_epoch() }} as epoch
 
 ),
 
 customers as (
 
     select customer_id, person_id from {{ ref('int_customers_resolved') }}
+    where {{ persons_increment_filter('person_id') }}
 
 ),
 
@@ -44,6 +64,7 @@ order_items as (
     where person_id is not null
         and is_revenue
         and category_name is not null
+        and {{ persons_increment_filter('person_id') }}
 
 ),
 
@@ -70,9 +91,9 @@ browsing_by_product as (
         web_events.product_id,
         count(*) filter (where web_events.event_type = 'product_view') as product_views,
         count(*) filter (where web_events.event_type = 'add_to_cart') as add_to_carts,
-        coalesce(sum({{ time_decay('web_events.occurred_at', 'run.as_of', half_life) }})
+        coalesce(sum({{ decay_at_epoch('web_events.occurred_at', half_life, 'run.epoch') }})
             filter (where web_events.event_type = 'product_view'), 0) as product_views_decayed,
-        coalesce(sum({{ time_decay('web_events.occurred_at', 'run.as_of', half_life) }})
+        coalesce(sum({{ decay_at_epoch('web_events.occurred_at', half_life, 'run.epoch') }})
             filter (where web_events.event_type = 'add_to_cart'), 0) as add_to_carts_decayed,
         max(web_events.occurred_at) as last_touched_at
     from web_events
@@ -118,7 +139,7 @@ purchases as (
         order_items.person_id,
         order_items.category_name,
         count(*) as purchases,
-        sum({{ time_decay('order_items.ordered_at', 'run.as_of', half_life) }}) as purchases_decayed,
+        sum({{ decay_at_epoch('order_items.ordered_at', half_life, 'run.epoch') }}) as purchases_decayed,
         max(order_items.ordered_at) as last_touched_at
     from order_items
     cross join run
@@ -154,12 +175,13 @@ scored as (
         product_views,
         add_to_carts,
         purchases,
-        round(affinity_points::numeric, 4) as affinity_score,
+        round(affinity_points::numeric, 4) as affinity_points,
         round((affinity_points / nullif(sum(affinity_points) over (partition by person_id), 0))::numeric, 4) as affinity_share,
         row_number() over (
             partition by person_id order by affinity_points desc, last_touched_at desc, category_name
         ) as affinity_rank,
-        last_touched_at
+        last_touched_at,
+        (select epoch from run) as decay_epoch
     from combined
 
 )

@@ -7,8 +7,9 @@
 -- Signals: emails opened and clicked (per message, from its first open or
 -- click), web sessions (from their start), cart adds and revenue orders.
 -- Weights: var engagement_weights; half-life: var engagement_half_life_days.
--- The decayed email/web counts come from int_persons_activity_aggregated;
--- orders are decayed here.
+-- The decayed email/web counts come from int_persons_activity_aggregated
+-- (kept as of the decay epoch there, scaled to as_of here); orders are
+-- decayed here.
 {%- set half_life = var('engagement_half_life_days') %}
 {%- set weights = var('engagement_weights') %}
 with
@@ -38,7 +39,8 @@ orders_decayed as (
 
     select
         orders.person_id,
-        sum({{ time_decay('orders.ordered_at', 'run.as_of', half_life) }}) as orders_decayed
+        -- numeric terms: an exact sum, the same whatever order rows come in
+        sum({{ time_decay('orders.ordered_at', 'run.as_of', half_life) }}::numeric)::double precision as orders_decayed
     from orders
     cross join run
     where orders.ordered_at <= run.as_of
@@ -50,12 +52,17 @@ components as (
 
     select
         activity.person_id,
-        activity.email_opens_decayed,
-        activity.email_clicks_decayed,
-        activity.web_sessions_decayed,
-        activity.add_to_carts_decayed,
+        activity.email_opens_decayed_at_epoch * scale.to_as_of as email_opens_decayed,
+        activity.email_clicks_decayed_at_epoch * scale.to_as_of as email_clicks_decayed,
+        activity.web_sessions_decayed_at_epoch * scale.to_as_of as web_sessions_decayed,
+        activity.add_to_carts_decayed_at_epoch * scale.to_as_of as add_to_carts_decayed,
         coalesce(orders_decayed.orders_decayed, 0) as orders_decayed
     from activity
+    cross join run
+    -- activity keeps its decayed counts as of the decay epoch: scaled to as_of here
+    cross join lateral (
+        select {{ decay_to_as_of('run.as_of', 'activity.decay_epoch', half_life) }} as to_as_of
+    ) as scale
     left join orders_decayed
         on activity.person_id = orders_decayed.person_id
 

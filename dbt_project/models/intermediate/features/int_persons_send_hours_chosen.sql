@@ -9,7 +9,28 @@
 -- events; ties go to the hour used most recently, then the earlier hour.
 -- Local time is the zone of int_persons_timezones_resolved (imputed zones
 -- included: an hour from the right country beats no hour).
+--
+-- Incremental per person (macros/person_increments.sql): a run recomputes
+-- the persons int_persons_changed marked since the last one, those with an
+-- email engagement or web event crossing the lookback's edges as as_of
+-- moved, and those whose local time zone changed (zones are imputed over
+-- everyone in int_persons_timezones_resolved).
 {%- set min_events = var('send_hour_min_events') %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='fail',
+        pre_hook="{{ persons_increment_begin(
+            [['int_web_events_stitched', 'occurred_at'], ['stg_shop__email_events', 'occurred_at']],
+            [0, var('send_hour_lookback_days')],
+            [var('send_hour_min_events'), var('default_send_hour')],
+            [['int_persons_timezones_resolved', 'local_timezone']]) }}",
+        post_hook="{{ persons_increment_close() }}"
+    )
+}}
+-- depends_on: {{ ref('int_persons_changed') }}
 with
 
 -- as_of() once: unset, it is a scan of the change log's watermarks
@@ -24,12 +45,14 @@ run as (
 customers as (
 
     select customer_id, person_id from {{ ref('int_customers_resolved') }}
+    where {{ persons_increment_filter('person_id') }}
 
 ),
 
 timezones as (
 
     select * from {{ ref('int_persons_timezones_resolved') }}
+    where {{ persons_increment_filter('person_id') }}
 
 ),
 

@@ -8,11 +8,27 @@
 -- can type). Trait names are normalised to snake_case, so `firstName` and
 -- `first_name` are the same trait. customer_profiles ranks the shop's own
 -- customer record above all of these.
+--
+-- Incremental per person (macros/person_increments.sql): a run recomputes
+-- the persons int_persons_changed marked since the last one and those with
+-- a web event entering or leaving "up to as_of".
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='fail',
+        pre_hook="{{ persons_increment_begin([['int_web_events_stitched', 'occurred_at']], [0]) }}",
+        post_hook="{{ persons_increment_close() }}"
+    )
+}}
+-- depends_on: {{ ref('int_persons_changed') }}
 with
 
 customers as (
 
     select customer_id, person_id from {{ ref('int_customers_resolved') }}
+    where {{ persons_increment_filter('person_id') }}
 
 ),
 

@@ -1,4 +1,12 @@
 -- Current state of shop.email_events, kept up to date from the CDC change log.
+-- Beyond the folder's indexes: person-grain features look events up by
+-- customer and by time (the events crossing a window edge as as_of moves).
+{{ config(indexes=[
+    {'columns': ['_pk'], 'unique': true},
+    {'columns': ['_landing_id']},
+    {'columns': ['customer_id']},
+    {'columns': ['occurred_at']},
+]) }}
 with
 
 source as (

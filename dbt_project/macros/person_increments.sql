@@ -1,0 +1,215 @@
+-- Person-grain feature models built incrementally: each run recomputes only
+-- the persons whose features may have moved since that model's last run.
+--
+-- Two sources of "moved":
+--   * the data: int_persons_changed marks every person whose inputs changed
+--     (records, attributed orders, events, stitching) with the change-log
+--     position of the run that saw it (changed_through);
+--   * the clock: as_of moves between runs, so an event crosses the edge of
+--     a window (30 days, 90 days, "up to as_of") without changing at all.
+--     A model names its windows and the event times they read; the persons
+--     with an event between the edges of the previous and the new as_of are
+--     recomputed too (either direction: a backfill moves as_of back).
+-- Time-decayed sums do not move with as_of: they are kept decayed to a fixed
+-- decay epoch (decay_epoch(), the start of as_of's UTC year) and scaled to
+-- as_of when read (decay_to_as_of()). A new epoch (once a year) recomputes
+-- every person, as does a change of the model's SQL or vars (a fingerprint
+-- of both is kept with the table), a missing mark or a full refresh.
+--
+-- The model's comment keeps `persons_through=N` (int_persons_changed's mark
+-- when the run started), `as_of=<iso timestamp>`, `epoch=<iso timestamp>`
+-- and `config=<md5>`. Its pre-hook (persons_increment_begin) creates the
+-- temp table `persons_to_rebuild` (person_id; dropped at commit) and deletes
+-- those persons' rows; the model selects only them (persons_increment_filter)
+-- and the post-hook (persons_increment_close) records the new marks.
+
+
+-- The decay epoch of the run: decayed sums are kept as of this instant.
+{% macro decay_epoch() -%}
+    date_trunc('year', {{ as_of() }}, 'UTC')
+{%- endmacro %}
+
+
+-- The weight of something at `occurred_at` seen from the decay epoch:
+-- 0.5 ^ ((occurred_at - epoch) / half-life), above 1 for events after the
+-- epoch; null for a null time. As numeric: a sum of numerics is exact, so it
+-- does not depend on the order rows reach it, and a person recomputed alone
+-- gets bit for bit the sum a rebuild of everyone gets (float sums differ in
+-- their last digit with the plan). Exponents are clamped at -700: exp()
+-- below that underflows (an error in PostgreSQL) and the weight is 0 in
+-- every practical sense.
+{% macro decay_at_epoch(occurred_at, half_life_days, epoch=none) -%}
+    (case when {{ occurred_at }} is not null then exp(greatest(-700,
+        ln(2) * date_part('epoch', {{ occurred_at }} - {{ epoch or decay_epoch() }}) / 86400 / {{ half_life_days }}
+    ))::numeric end)
+{%- endmacro %}
+
+
+-- What turns a sum kept at the decay epoch into one seen from as_of.
+{% macro decay_to_as_of(as_of_expression, epoch_expression, half_life_days) -%}
+    exp(greatest(-700, -ln(2) * date_part('epoch', {{ as_of_expression }} - {{ epoch_expression }}) / 86400 / {{ half_life_days }}))
+{%- endmacro %}
+
+
+-- Pre-hook. `sources`: the event times the model's windows read, as
+-- [model name, time column] pairs (the model has customer_id), or
+-- [model name, time column, 'person_id'] for a model keyed by person; `windows`:
+-- the window lengths in days, 0 standing for the "up to as_of" edge itself;
+-- `settings`: anything else the rows depend on (vars), for the fingerprint;
+-- `copied`: [model name, column] pairs of person-grain inputs the model
+-- keeps a copy of (a value computed over everyone, such as an imputed time
+-- zone): persons whose copy differs are recomputed too.
+{% macro persons_increment_begin(sources, windows, settings=[], copied=[]) -%}
+    {%- set fingerprint = local_md5(model.raw_code ~ tojson([sources, windows, settings, copied])) -%}
+    drop table if exists pg_temp.persons_increment;
+    create temp table persons_increment on commit drop as
+    with changed as (
+        select substring(obj_description('{{ ref('int_persons_changed') }}'::regclass, 'pg_class')
+            from 'applied_through=([0-9]+)')::bigint as upto
+    ),
+    previous as (
+        {%- if is_incremental() %}
+        select obj_description('{{ this }}'::regclass, 'pg_class') as comment
+        {%- else %}
+        select null::text as comment
+        {%- endif %}
+    ),
+    marks as (
+        select
+            substring(comment from 'persons_through=([0-9]+)')::bigint as persons_through,
+            substring(comment from 'as_of=([^ ]+)')::timestamptz as previous_as_of,
+            substring(comment from 'epoch=([^ ]+)')::timestamptz as previous_epoch,
+            substring(comment from 'config=([0-9a-f]+)') as previous_config
+        from previous
+    )
+    select
+        case
+            when previous_config = '{{ fingerprint }}'
+                and previous_epoch = {{ decay_epoch() }}
+                and persons_through <= (select upto from changed)
+                then persons_through
+        end as since,
+        (select upto from changed) as upto,
+        least(previous_as_of, {{ as_of() }}) as low_as_of,
+        greatest(previous_as_of, {{ as_of() }}) as high_as_of,
+        {{ as_of() }} as as_of,
+        {{ decay_epoch() }} as epoch,
+        '{{ fingerprint }}'::text as fingerprint
+    from marks;
+    analyze persons_increment;
+
+    -- everyone when there is no usable mark, so the model filters on one
+    -- analysed list either way (its size is what plans the model's joins);
+    -- the window edges are scalar subqueries, so the event tables' time
+    -- indexes serve each range
+    drop table if exists pg_temp.persons_to_rebuild;
+    create temp table persons_to_rebuild on commit drop as
+    select person_id from {{ ref('int_persons_changed') }}
+    where is_current
+        and (changed_through > (select since from persons_increment)
+            or (select since from persons_increment) is null)
+    {%- for source in sources %}
+    union
+    {%- if source[2] | default('customer_id') == 'person_id' %}
+    select events.person_id
+    from {{ ref(source[0]) }} as events
+    {%- else %}
+    select resolved.person_id
+    from {{ ref(source[0]) }} as events
+    inner join {{ ref('int_customers_resolved') }} as resolved
+        on events.customer_id = resolved.customer_id
+    {%- endif %}
+    where (
+        {%- for days in windows %}
+        (events.{{ source[1] }} > (select low_as_of from persons_increment) - interval '{{ days }} days'
+            and events.{{ source[1] }} <= (select high_as_of from persons_increment) - interval '{{ days }} days'){{ " or" if not loop.last }}
+        {%- endfor %}
+    )
+    {%- endfor %}
+    {%- if is_incremental() %}
+    {%- for input in copied %}
+    union
+    select inputs.person_id
+    from {{ ref(input[0]) }} as inputs
+    inner join {{ this }} as stored
+        on inputs.person_id = stored.person_id
+    where inputs.{{ input[1] }} is distinct from stored.{{ input[1] }}
+    {%- endfor %}
+    {%- endif %};
+    analyze persons_to_rebuild;
+
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where person_id in (select person_id from persons_to_rebuild)
+        -- persons the map no longer has (also when int_persons_changed was
+        -- rebuilt alone and lost their marks)
+        or person_id not in (
+            select person_id from {{ ref('int_persons_changed') }} where is_current
+        );
+    {%- endif %}
+{%- endmacro %}
+
+
+-- In the model: restrict a CTE of customer records (with person_id) to the
+-- persons being rebuilt: `where {{ persons_increment_filter('person_id') }}`.
+{% macro persons_increment_filter(person_id) -%}
+    {%- if is_incremental() -%}
+    {{ person_id }} in (select person_id from persons_to_rebuild)
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro persons_increment_close() -%}
+    do $$
+    begin
+        execute format(
+            'comment on table %s is %L',
+            '{{ this }}',
+            (select 'persons_through=' || upto
+                || ' as_of=' || to_char(as_of at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                || ' epoch=' || to_char(epoch at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                || ' config=' || fingerprint
+             from persons_increment)
+        );
+    end
+    $$;
+{%- endmacro %}
+
+
+-- ---- int_persons_changed's pre-hook ----------------------------------------
+
+-- The change window (macros/increments.sql); every person is marked (since
+-- := null) after the changes it cannot trace to persons (see the model's
+-- header); the anonymous ids whose stitching may have moved.
+{% macro persons_changed_begin() -%}
+    {{ increment_window(local_md5(model.raw_code)) }}
+    {%- if is_incremental() %}
+    update increment_window set since = null
+    where exists (
+        select 1
+        from {{ increment_events([
+            'customers', 'orders', 'order_items', 'web_events', 'email_events',
+            'anonymous_ids', 'customer_devices', 'devices', 'products', 'categories']) }} as events
+        where events.op = 't'
+            or events.source_table in ('devices', 'products', 'categories')
+            or (events.source_table in ('web_events', 'email_events') and events.op <> 'c')
+            or (events.source_table = 'anonymous_ids' and events.op not in ('c', 'u'))
+    );
+    drop table if exists pg_temp.persons_changed_anonymous_ids;
+    create temp table persons_changed_anonymous_ids on commit drop as
+        select events.after ->> 'anonymous_id' as anonymous_id
+        from {{ increment_events(['web_events']) }} as events
+        where events.after ->> 'anonymous_id' is not null
+        union
+        {{ increment_changed_keys('anonymous_ids', 'anonymous_id', 'text') }}
+        union
+        select anonymous_ids.anonymous_id
+        from {{ ref('stg_shop__anonymous_ids') }} as anonymous_ids
+        where anonymous_ids.device_id in (
+            {{ increment_changed_keys('customer_devices', 'device_id', 'text') }}
+        );
+    analyze persons_changed_anonymous_ids;
+    {%- endif %}
+{%- endmacro %}
