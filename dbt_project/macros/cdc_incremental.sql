@@ -31,6 +31,21 @@
 -- Assumes changes land in landing_id order (one capture at a time, see
 -- tailor.cdc.capture): a watermark never skips a change committed later
 -- with a smaller landing_id.
+--
+-- Constraints: Postgres enforces the YAML's not_null / unique / primary_key /
+-- check rules on the state table's live rows (`_op` in c, u, r; tombstones
+-- and the truncate row have null model columns), see cdc_state_rules. So the
+-- constraints_hold test of the view only reads its tail, and the keys where
+-- tail and state could collide. A rebuilt state gets them in one ALTER TABLE
+-- after CREATE TABLE AS (plus partial unique indexes), as contracted tables
+-- do (macros/contracts.sql): a violation names the constraint, not the row
+-- (a repeated key names the key's value, as for tables; no staging key is PII).
+-- An incremental run counts the rows it is about to insert against the
+-- rules first and fails naming the rule and its count, never the row (an
+-- INSERT that breaks a constraint prints the whole row, names and emails,
+-- in the error's DETAIL); the table's constraints are the second line of
+-- defence. A state table whose constraints are not those of the YAML (built
+-- before they were enforced, or a rule changed) is rebuilt.
 {% macro cdc_with_watermark(sql, watermark, upper_bound=none) -%}
     {%- set sql = modules.re.sub('/\\*cdc_watermark\\*/ \\d+', '/*cdc_watermark*/ ' ~ (watermark | int), sql) -%}
     {%- if upper_bound is not none -%}
@@ -71,6 +86,163 @@
 {%- endmacro %}
 
 
+{#- The model's declared rules (tailor_model_rules, macros/contracts.sql) as
+    the state table enforces them, on live rows only: each rule with
+    `name` (of its check constraint or unique index: `tailor_`, a hash of
+    the definition, so a changed rule has a new name, and what it is about),
+    `definition` (a check, or the unique index's columns and predicate) and
+    `broken` (a row that breaks it; none for keys). -#}
+{% macro cdc_state_rules(node, state) %}
+    {%- set rules = [] -%}
+    {%- set names = [] -%}
+    {%- for rule in tailor_model_rules(node) -%}
+        {%- if rule.test == 'null' -%}
+            {%- set definition = "check (_op not in ('c', 'u', 'r') or " ~ rule.columns[0] ~ " is not null)" -%}
+            {%- set broken = rule.columns[0] ~ ' is null' -%}
+            {%- set about = rule.columns[0] ~ '_not_null' -%}
+        {%- elif rule.test == 'check' -%}
+            {%- set definition = "check (_op not in ('c', 'u', 'r') or (" ~ rule.expression ~ ") is not false)" -%}
+            {%- set broken = '(' ~ rule.expression ~ ') is false' -%}
+            {%- set about = (rule.columns | join('_') or 'row') ~ '_check' -%}
+        {%- else -%}
+            {%- set definition = '(' ~ rule.columns | join(', ') ~ ") where _op in ('c', 'u', 'r')" -%}
+            {%- set broken = none -%}
+            {%- set about = rule.columns | join('_') ~ '_key' -%}
+        {%- endif -%}
+        {%- set name = cdc_rule_name(state, definition, about) -%}
+        {#- a column's not_null and a primary key over it are one constraint -#}
+        {%- if name not in names -%}
+            {%- do names.append(name) -%}
+            {%- do rules.append({'label': rule.label, 'test': rule.test, 'columns': rule.columns,
+                'name': name, 'about': about, 'definition': definition, 'broken': broken}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(rules) }}
+{% endmacro %}
+
+
+{#- Whether the state table holds exactly the rules' constraints and unique
+    indexes (by name, so also not one of a rule since removed). -#}
+{% macro cdc_state_rules_in_place(state, rules) %}
+    {{ return(cdc_scalar("select " ~ cdc_state_rules_in_place_sql(state, rules))) }}
+{% endmacro %}
+
+
+{#- The same as a boolean expression: false, not an error, when there is no state table. -#}
+{% macro cdc_state_rules_in_place_sql(state, rules) -%}
+    {%- set expected = [] -%}
+    {%- for rule in rules -%}{%- do expected.append(rule.name) -%}{%- endfor -%}
+    (to_regclass('{{ state }}') is not null and (
+        select coalesce(string_agg(ours.name, ',' order by ours.name), '')
+        from (
+            select conname::text as name from pg_constraint where conrelid = to_regclass('{{ state }}')
+            union all
+            select index.relname::text from pg_index join pg_class as index on index.oid = pg_index.indexrelid
+            where pg_index.indrelid = to_regclass('{{ state }}')
+        ) as ours
+        where ours.name like 'tailor\_%'
+    ) = '{{ expected | sort | join(',') }}')
+{%- endmacro %}
+
+
+{% macro cdc_rule_name(relation, definition, about) -%}
+    {{- return(('tailor_' ~ local_md5(relation.identifier ~ ' ' ~ definition)[:8] ~ '_' ~ about)[:63]) -}}
+{%- endmacro %}
+
+
+{#- Puts the rules on a freshly built state table: one ALTER TABLE for the
+    checks (one scan), then a partial unique index per key. An index name
+    is the schema's, and the state table being replaced still has its
+    indexes: the new ones are named for the new table until the old one is
+    dropped (cdc_name_state_indexes), so the old state stays readable (no
+    lock on it) while they are built. -#}
+{% macro cdc_add_state_rules(rules, relation) %}
+    {%- set checks = [] -%}
+    {%- for rule in rules if rule.test != 'repeat' -%}
+        {%- do checks.append('add constraint ' ~ rule.name ~ ' ' ~ rule.definition) -%}
+    {%- endfor -%}
+    {%- if checks -%}
+        {%- call statement('constraints') -%}
+            alter table {{ relation }}
+                {{ checks | join(',\n                ') }}
+        {%- endcall -%}
+    {%- endif -%}
+    {%- for rule in rules if rule.test == 'repeat' -%}
+        {%- call statement('unique_index') -%}
+            create unique index {{ cdc_rule_name(relation, rule.definition, rule.about) }}
+            on {{ relation }} {{ rule.definition }}
+        {%- endcall -%}
+    {%- endfor -%}
+{% endmacro %}
+
+
+{% macro cdc_name_state_indexes(rules, built_as, state) %}
+    {%- for rule in rules if rule.test == 'repeat' -%}
+        {%- call statement('unique_index_name') -%}
+            alter index {{ adapter.quote(state.schema) }}.{{ cdc_rule_name(built_as, rule.definition, rule.about) }}
+            rename to {{ rule.name }}
+        {%- endcall -%}
+    {%- endfor -%}
+{% endmacro %}
+
+
+{#- Fails the run, naming each rule the rows of `rows_sql` (about to be
+    inserted into the state) break and how many rows break it, before
+    Postgres would print such a row in a constraint error. A key repeats
+    when it does among those rows, or matches a live row the state keeps. -#}
+{% macro cdc_raise_if_rules_broken(rules, rows_sql, state, landed_range) %}
+    {%- if not rules -%}{{ return(none) }}{%- endif -%}
+    {%- set counts -%}
+        select
+        {%- for rule in rules %}
+            {%- if rule.test == 'repeat' %}
+            {%- set complete = tailor_key_complete(rule.columns) %}
+            count(*) filter (where {{ complete }})
+                - count(distinct ({{ rule.columns | join(', ') }})) filter (where {{ complete }})
+                + count(*) filter (where {{ complete }} and exists (
+                    select 1 from {{ state }} as kept
+                    where kept._op in ('c', 'u', 'r')
+                    {%- for column in rule.columns %}
+                        and kept.{{ column }} = changed.{{ column }}
+                    {%- endfor %}
+                ))
+            {%- else %}
+            count(*) filter (where {{ rule.broken }})
+            {%- endif %} as rule_{{ loop.index }}{{ "," if not loop.last }}
+        {%- endfor %}
+        from ({{ rows_sql }}) as changed
+    {%- endset -%}
+    {%- set found = run_query(counts).rows[0] -%}
+    {%- set broken = [] -%}
+    {%- for rule in rules -%}
+        {%- if found[loop.index0] > 0 -%}
+            {%- do broken.append(rule.label ~ ' (' ~ rule.name ~ '): ' ~ found[loop.index0] ~ ' row(s)') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if broken -%}
+        {{ exceptions.raise_database_error(
+            this ~ ": the changes landed since the last build break the constraints its YAML declares, so "
+            ~ "its state table keeps its previous rows. " ~ broken | join('; ') ~ ". The changes are those "
+            ~ "in " ~ source('shop', 'cdc_events') ~ " with " ~ landed_range ~ "; fix the rows in the shop "
+            ~ "(the capture lands the fix) or the rule in the YAML, then build again.") }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- For constraints_hold: the watermark through which the model's state
+    table enforces its rules (so only the view's rows landed after it need
+    checking), or none (no state table, or one without the YAML's
+    constraints yet, or without a watermark: the test checks the whole
+    view). One query: the test compiles once per build and view. -#}
+{% macro cdc_enforced_through(node, relation) %}
+    {%- set state = cdc_state_relation(relation) -%}
+    {{ return(cdc_scalar(
+        "select case when " ~ cdc_state_rules_in_place_sql(state, cdc_state_rules(node, state))
+        ~ " then substring(obj_description(to_regclass('" ~ state ~ "'), 'pg_class') "
+        ~ "from 'cdc_applied_through=([0-9]+)')::bigint end")) }}
+{% endmacro %}
+
+
 {% materialization cdc_incremental, adapter='postgres' %}
     {%- set target_relation = this.incorporate(type='view') -%}
     {%- set state = cdc_state_relation(this) -%}
@@ -92,6 +264,12 @@
         {{ log(this ~ ": the change log is behind the state (reloaded?), rebuilding the state from it", info=True) }}
         {%- set rebuild = true -%}
     {%- endif -%}
+    {%- set rules = cdc_state_rules(model, state) -%}
+    {%- if not rebuild and not cdc_state_rules_in_place(state, rules) -%}
+        {{ log(this ~ ": the state table's constraints are not those the YAML declares (built before they "
+            ~ "were enforced, or a rule changed), rebuilding the state from the whole change log", info=True) }}
+        {%- set rebuild = true -%}
+    {%- endif -%}
     {%- if not rebuild -%}
         {%- call statement('batch') -%}
             create temporary table {{ batch }} as (
@@ -109,6 +287,7 @@
         {%- call statement('main') -%}
             {{ get_create_table_as_sql(False, new_state, cdc_with_watermark(sql, 0, log_high)) }}
         {%- endcall -%}
+        {%- do cdc_add_state_rules(rules, new_state) -%}
         {%- for index in config.get('indexes', default=[]) -%}
             {%- call statement('index') -%}{{ get_create_index_sql(new_state, index) }}{%- endcall -%}
         {%- endfor -%}
@@ -120,7 +299,7 @@
         {%- set columns = cdc_column_names(state) -%}
     {%- else -%}
         {%- set column_list = columns | join(', ') -%}
-        {%- call statement('main') -%}
+        {%- call statement('apply') -%}
             -- a truncate erases every row landed before it (tombstones included)
             delete from {{ state }}
             where _landing_id < (select max(_landing_id) from {{ batch }} where _op = 't');
@@ -130,12 +309,22 @@
             using {{ batch }} as batch
             where batch._pk = state._pk
                 and (batch._source_lsn, batch._landing_id) > (state._source_lsn, state._landing_id);
-
-            -- rows left for a key are later than the batch's: the batch's is ignored
-            insert into {{ state }} ({{ column_list }})
+        {%- endcall -%}
+        {#- rows left for a key are later than the batch's: the batch's is ignored -#}
+        {%- set inserted -%}
             select {{ column_list }}
             from {{ batch }} as batch
-            where not exists (select 1 from {{ state }} as state where state._pk = batch._pk);
+            where not exists (select 1 from {{ state }} as state where state._pk = batch._pk)
+        {%- endset -%}
+        {%- set live_inserted -%}
+            {{ inserted }}
+                and batch._op in ('c', 'u', 'r')
+        {%- endset -%}
+        {%- do cdc_raise_if_rules_broken(rules, live_inserted, state,
+            'landing_id > ' ~ applied ~ ' and landing_id <= ' ~ log_high) -%}
+        {%- call statement('main') -%}
+            insert into {{ state }} ({{ column_list }})
+            {{ inserted }}
         {%- endcall -%}
     {%- endif -%}
     {%- call statement('applied_through') -%}
@@ -208,6 +397,9 @@
     {%- endcall -%}
     {%- if state_exists and rebuild -%}
         {{ drop_relation_if_exists(old_state) }}
+    {%- endif -%}
+    {%- if rebuild -%}
+        {%- do cdc_name_state_indexes(rules, new_state, state) -%}
     {%- endif -%}
 
     {%- do persist_docs(target_relation, model) -%}

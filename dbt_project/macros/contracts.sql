@@ -133,27 +133,76 @@
 {% endmacro %}
 
 
--- [(label, failing-row count expression)] for one declared constraint.
-{% macro tailor_constraint_checks(constraint, columns, node) %}
+-- The rules one declared constraint stands for, each a dict:
+--     label       how constraints_hold (and the cdc_incremental build) name it
+--     test        'null' (`columns[0]` is null), 'repeat' (a complete,
+--                 non-null key in `columns` repeats) or 'check'
+--                 (`expression` is false; null passes, as in a table)
+--     columns, expression
+-- Shared by constraints_hold's counts (tailor_constraint_checks) and the
+-- constraints cdc_incremental puts on its state tables
+-- (cdc_state_rules in cdc_incremental.sql), so both name and mean the same.
+{% macro tailor_constraint_rules(constraint, columns, node) %}
     {%- set kind = constraint.type -%}
-    {%- set checks = [] -%}
+    {%- set rules = [] -%}
     {%- if kind in ('not_null', 'primary_key') -%}
         {%- for column in columns -%}
-            {%- do checks.append((kind ~ ' ' ~ column ~ ': null', 'count(*) filter (where ' ~ column ~ ' is null)')) -%}
+            {%- do rules.append({'label': kind ~ ' ' ~ column ~ ': null', 'test': 'null', 'columns': [column]}) -%}
         {%- endfor -%}
     {%- endif -%}
     {%- if kind in ('unique', 'primary_key') -%}
-        {%- set key = columns | join(', ') -%}
-        {%- set complete = [] -%}
-        {%- for column in columns -%}{%- do complete.append(column ~ ' is not null') -%}{%- endfor -%}
-        {%- set where = complete | join(' and ') -%}
-        {%- set distinct = ('(' ~ key ~ ')') if columns | length > 1 else key -%}
-        {%- do checks.append((kind ~ ' (' ~ key ~ '): repeated',
-            'count(*) filter (where ' ~ where ~ ') - count(distinct ' ~ distinct ~ ') filter (where ' ~ where ~ ')')) -%}
+        {%- do rules.append({'label': kind ~ ' (' ~ columns | join(', ') ~ '): repeated', 'test': 'repeat',
+            'columns': columns}) -%}
     {%- elif kind == 'check' -%}
-        {%- do checks.append(('check (' ~ constraint.expression ~ ')', 'count(*) filter (where (' ~ constraint.expression ~ ') is false)')) -%}
+        {%- do rules.append({'label': 'check (' ~ constraint.expression ~ ')', 'test': 'check',
+            'columns': columns, 'expression': constraint.expression}) -%}
     {%- elif kind != 'not_null' -%}
         {{ exceptions.raise_compiler_error("constraints_hold on " ~ node.name ~ ": cannot check a '" ~ kind ~ "' constraint") }}
     {%- endif -%}
+    {{ return(rules) }}
+{% endmacro %}
+
+
+-- Every rule a model's YAML declares: column constraints, then model-level ones.
+{% macro tailor_model_rules(node) %}
+    {%- set rules = [] -%}
+    {%- for column in node.columns.values() -%}
+        {%- for constraint in column.constraints -%}
+            {%- do rules.extend(tailor_constraint_rules(constraint, [column.name], node)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for constraint in node.constraints -%}
+        {%- do rules.extend(tailor_constraint_rules(constraint, constraint.columns or [], node)) -%}
+    {%- endfor -%}
+    {{ return(rules) }}
+{% endmacro %}
+
+
+-- A complete key: every column of it not null.
+{% macro tailor_key_complete(columns) -%}
+    {%- set complete = [] -%}
+    {%- for column in columns -%}
+        {%- do complete.append(column ~ ' is not null') -%}
+    {%- endfor -%}
+    {{- return(complete | join(' and ')) -}}
+{%- endmacro %}
+
+
+-- [(label, failing-row count expression)] for the rules, over all rows read.
+{% macro tailor_constraint_checks(rules) %}
+    {%- set checks = [] -%}
+    {%- for rule in rules -%}
+        {%- if rule.test == 'null' -%}
+            {%- do checks.append((rule.label, 'count(*) filter (where ' ~ rule.columns[0] ~ ' is null)')) -%}
+        {%- elif rule.test == 'repeat' -%}
+            {%- set key = rule.columns | join(', ') -%}
+            {%- set where = tailor_key_complete(rule.columns) -%}
+            {%- set distinct = ('(' ~ key ~ ')') if rule.columns | length > 1 else key -%}
+            {%- do checks.append((rule.label,
+                'count(*) filter (where ' ~ where ~ ') - count(distinct ' ~ distinct ~ ') filter (where ' ~ where ~ ')')) -%}
+        {%- else -%}
+            {%- do checks.append((rule.label, 'count(*) filter (where (' ~ rule.expression ~ ') is false)')) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {{ return(checks) }}
 {% endmacro %}

@@ -207,12 +207,17 @@ def test_every_documented_column_exists(project):
 
 # Materializations whose relation Postgres enforces constraints on (with an
 # enforced contract); every other one is a view, checked by constraints_hold.
+# A cdc_incremental model is a view over a state table: Postgres enforces the
+# rules on the state table (macros/cdc_incremental.sql, checked by
+# test_state_tables_enforce_the_declared_constraints), constraints_hold checks
+# the view's tail, so it needs the test like any view.
 ENFORCING_MATERIALIZATIONS = {"table", "incremental"}
 
 
 def _constraints_checked(project: Project, node: dict[str, Any]) -> bool:
     """Whether the model's YAML constraints are enforced: by Postgres (a table with an
-    enforced contract, macros/contracts.sql) or by the constraints_hold test (a view)."""
+    enforced contract, macros/contracts.sql) or by the constraints_hold test (a view; for a
+    cdc_incremental view with Postgres enforcing them on its state table)."""
     if node["config"]["materialized"] in ENFORCING_MATERIALIZATIONS:
         return bool(node["config"].get("contract", {}).get("enforced"))
     return any(
@@ -277,6 +282,59 @@ def test_declared_constraints_are_enforced(project):
         if _declared_constraints(n) and not _constraints_checked(project, n)
     ]
     assert not offenders, _report("models whose constraints nothing enforces", offenders, "see each line")
+
+
+def _state_rules_expected(node: dict[str, Any]) -> tuple[int, int]:
+    """(check constraints, partial unique indexes) a cdc_incremental state table holds for the YAML:
+    a check per not-null column (also a primary key's) and per check, an index per unique or
+    primary key."""
+    not_null: set[str] = set()
+    checks = keys = 0
+    for kind, columns in _declared_constraints(node):
+        if kind in ("not_null", "primary_key"):
+            not_null.update(columns)
+        if kind in ("unique", "primary_key"):
+            keys += 1
+        elif kind == "check":
+            checks += 1
+    return len(not_null) + checks, keys
+
+
+def test_state_tables_enforce_the_declared_constraints(project):
+    """The constraints_hold test of a cdc_incremental view reads only its tail, trusting the
+    state table to hold the rest to the rules: Postgres must hold it to every one."""
+    offenders = []
+    with connect("warehouse", project.settings) as conn:
+        for node in project.models():
+            if node["config"]["materialized"] != "cdc_incremental" or not _declared_constraints(node):
+                continue
+            state = f"{node['schema']}.{node['alias']}__state"
+            (checks,) = conn.execute(
+                r"select count(*) from pg_constraint where conrelid = %s::regclass and contype = 'c' "
+                r"and conname like 'tailor\_%%'",
+                (state,),
+            ).fetchone()
+            (keys,) = conn.execute(
+                r"select count(*) from pg_index join pg_class as index on index.oid = pg_index.indexrelid "
+                r"where pg_index.indrelid = %s::regclass and pg_index.indisunique "
+                r"and pg_get_expr(pg_index.indpred, pg_index.indrelid) like '%%_op%%' "
+                r"and index.relname like 'tailor\_%%'",
+                (state,),
+            ).fetchone()
+            expected = _state_rules_expected(node)
+            if (checks, keys) != expected:
+                offenders.append(
+                    (
+                        "dbt_project/macros/cdc_incremental.sql",
+                        f"{state}: {checks} checks and {keys} partial unique indexes on live rows, "
+                        f"the YAML ({_yaml_file(node)}) declares {expected[0]} and {expected[1]}",
+                    )
+                )
+    assert not offenders, _report(
+        "state tables not held to their model's constraints",
+        offenders,
+        "cdc_state_rules / cdc_add_state_rules must put every rule on the state table",
+    )
 
 
 def test_every_model_has_a_primary_key_test(project):
