@@ -109,3 +109,45 @@
         or customer_id in (select customer_id from identifiers_changed);
     {%- endif %}
 {%- endmacro %}
+
+
+-- ---- incremental_strategy='sync': write only the rows that differ ----------
+
+-- A model that selects its whole table, every run, but writes only what
+-- changed (int_identity_edges): the run's rows are compared
+-- with the stored ones, column by column (EXCEPT: nulls compare equal); a
+-- stored row without an identical new one is deleted (by unique_key), a new
+-- row without an identical stored one inserted. Rows equal to the stored
+-- ones are not touched (same physical row, no dead tuples, nothing for
+-- readers or vacuum), and a row the select no longer has goes, so the table
+-- always equals a rebuild of the same select. For cheap selects whose
+-- output changes little between runs: the whole select still runs.
+-- unique_key is required (and must be not null); every column must have an
+-- equality operator (jsonb, not json).
+{% macro get_incremental_sync_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set unique_key = arg_dict['unique_key'] -%}
+    {%- if not unique_key -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'sync' needs a unique_key (model " ~ model.name ~ "): "
+            ~ "it deletes outdated rows by that key") }}
+    {%- endif -%}
+    {%- set unique_key = [unique_key] if unique_key is string else unique_key -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }} as stored
+    using (
+        select {{ columns }} from {{ target }}
+        except
+        select {{ columns }} from {{ source }}
+    ) as outdated
+    where
+        {%- for column in unique_key %}
+        stored.{{ column }} = outdated.{{ column }}{{ ' and' if not loop.last }}
+        {%- endfor %};
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+    except
+    select {{ columns }} from {{ target }}
+{%- endmacro %}

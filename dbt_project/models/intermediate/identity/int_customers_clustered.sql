@@ -1,11 +1,13 @@
 -- Connected components of the identity graph: every customer record with
 -- the cluster it falls in, keyed by the cluster's smallest customer_id.
 --
--- A recursive CTE walks the (undirected) edges from each record and keeps
--- every record it reaches (UNION drops repeats, so it ends); the cluster key
--- is the smallest record reached. The work grows with the square of cluster
--- size, which the guardrails keep small; cluster_size is tested for
--- runaway clusters. Records without edges are clusters of one.
+-- A recursive CTE walks the (undirected) edges from each record that has
+-- one and keeps every record it reaches (UNION drops repeats, so it ends);
+-- the cluster key is the smallest record reached. The work grows with the
+-- square of cluster size, which the guardrails keep small; cluster_size is
+-- tested for runaway clusters. Records without edges (most of them) are
+-- clusters of one without a walk: from them it would reach only
+-- themselves.
 with recursive
 
 customers as (
@@ -28,9 +30,16 @@ undirected as (
 
 ),
 
+linked_customers as (
+
+    select customer_id from customers
+    where customer_id in (select from_customer_id from undirected)
+
+),
+
 reachable (customer_id, reached_customer_id) as (
 
-    select customer_id, customer_id from customers
+    select customer_id, customer_id from linked_customers
 
     union
 
@@ -43,7 +52,7 @@ reachable (customer_id, reached_customer_id) as (
 
 ),
 
-clustered as (
+linked_clusters as (
 
     select
         customer_id,
@@ -51,6 +60,25 @@ clustered as (
         count(*) as cluster_size
     from reachable
     group by customer_id
+
+),
+
+unlinked_clusters as (
+
+    select
+        customer_id,
+        customer_id as cluster_key,
+        1::bigint as cluster_size
+    from customers
+    where customer_id not in (select customer_id from linked_customers)
+
+),
+
+clustered as (
+
+    select * from linked_clusters
+    union all
+    select * from unlinked_clusters
 
 )
 
