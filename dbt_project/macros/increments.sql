@@ -40,6 +40,9 @@
         case when applied_through <= upto then applied_through end as since,
         upto
     from marks;
+    -- its one row known, the planner reads a window's changes by index
+    -- range (unanalysed, a join with it scanned the whole change log)
+    analyze increment_window;
 {%- endmacro %}
 
 

@@ -182,7 +182,8 @@
 
 -- The change window (macros/increments.sql); every person is marked (since
 -- := null) after the changes it cannot trace to persons (see the model's
--- header); the anonymous ids whose stitching may have moved.
+-- header); the anonymous ids whose stitching may have moved
+-- (macros/stitching.sql) or that a new anonymous event carries.
 {% macro persons_changed_begin() -%}
     {{ increment_window(local_md5(model.raw_code)) }}
     {%- if is_incremental() %}
@@ -199,17 +200,14 @@
     );
     drop table if exists pg_temp.persons_changed_anonymous_ids;
     create temp table persons_changed_anonymous_ids on commit drop as
-        select events.after ->> 'anonymous_id' as anonymous_id
+        {{ stitching_affected_anonymous_ids_sql() }}
+        union
+        -- and the anonymous ids of new anonymous events: whoever they are
+        -- stitched to has a new event
+        select nullif(events.after ->> 'anonymous_id', '')
         from {{ increment_events(['web_events']) }} as events
-        where events.after ->> 'anonymous_id' is not null
-        union
-        {{ increment_changed_keys('anonymous_ids', 'anonymous_id', 'text') }}
-        union
-        select anonymous_ids.anonymous_id
-        from {{ ref('stg_shop__anonymous_ids') }} as anonymous_ids
-        where anonymous_ids.device_id in (
-            {{ increment_changed_keys('customer_devices', 'device_id', 'text') }}
-        );
+        where events.op = 'c'
+            and nullif(events.after ->> 'anonymous_id', '') is not null;
     analyze persons_changed_anonymous_ids;
     {%- endif %}
 {%- endmacro %}

@@ -63,9 +63,6 @@
 {% macro stitching_increment_begin() -%}
     {{ increment_window(stitching_fingerprint()) }}
     {%- if is_incremental() %}
-    -- its one row known, the planner reads the window's changes by index
-    -- range (unanalysed, `exists` below scanned the whole change log)
-    analyze increment_window;
     update increment_window set since = null
     where exists (
         select 1
