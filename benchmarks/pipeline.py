@@ -25,7 +25,8 @@ the real shop and warehouse are never touched:
 
 ``incremental_vs_full`` is the ratio the acceptance target is about
 (incremental_s / full_s). The matcher's share of each is reported
-separately (``matcher_s_*``), as are the rows per relation (``rows``).
+separately (``matcher_s_*``), as are the rows per relation (``rows``) and
+each pass's slowest dbt nodes (``slowest_nodes_*``, seconds).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ WALL_CLOCK_COLUMNS = {"staging.stg_ml__identity_links": ("computed_at",)}
 # Bookkeeping, not data: which run last saw each person change (change-log
 # positions), so an incremental history and a rebuild differ by design.
 BOOKKEEPING = {"intermediate.int_persons_changed"}
+# How many of each pass's slowest dbt nodes the result lists.
+SLOWEST_SHOWN = 12
 
 
 class TransformTiming(NamedTuple):
@@ -51,6 +54,7 @@ class TransformTiming(NamedTuple):
     staging_s: float
     matcher_s: float
     rest_s: float
+    slowest: list[tuple[str, float]]
 
 
 def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[str], None]) -> TransformTiming:
@@ -74,7 +78,9 @@ def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[s
     if not rest.success:
         raise RuntimeError(rest.summary())
     total_s = time.monotonic() - started
-    return TransformTiming(total_s, staging_s, matcher_s, total_s - staging_s - matcher_s)
+    nodes = sorted(staging.nodes + rest.nodes, key=lambda node: node.seconds, reverse=True)
+    slowest = [(f"{node.resource_type} {node.name}", round(node.seconds, 2)) for node in nodes[:SLOWEST_SHOWN]]
+    return TransformTiming(total_s, staging_s, matcher_s, total_s - staging_s - matcher_s, slowest)
 
 
 def checksums(settings) -> dict[str, tuple[int, str]]:
@@ -183,6 +189,8 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict[str, Any]:
             "staging_s_incremental": round(incremental.staging_s, 2),
             "rest_s_full": round(full.rest_s, 2),
             "rest_s_incremental": round(incremental.rest_s, 2),
+            "slowest_nodes_full": dict(full.slowest),
+            "slowest_nodes_incremental": dict(incremental.slowest),
             "rows": {name: rows for name, (rows, _) in after_full.items()},
             "changes": changes.rows,
             "seed": seed_value,

@@ -37,6 +37,7 @@ class NodeOutcome:
     resource_type: str
     status: str
     message: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
@@ -167,6 +168,7 @@ def _outcomes(result: Any) -> list[NodeOutcome]:
                 resource_type=str(getattr(node, "resource_type", "")),
                 status=str(getattr(item.status, "value", item.status)),
                 message=_reason(item.message or ""),
+                seconds=float(getattr(item, "execution_time", 0.0) or 0.0),
             )
         )
     return outcomes
