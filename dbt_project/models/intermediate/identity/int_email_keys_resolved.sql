@@ -5,7 +5,20 @@
 -- it attributes nothing. Several people on one key (within the sharing
 -- limit): the smallest person_id, so every reader picks the same.
 -- A table with an index on the key: send-time views look single keys up.
-{{ config(indexes=[{'columns': ['email_key'], 'unique': true}]) }}
+-- Written by comparison (incremental_strategy 'sync', macros/identity.sql):
+-- the whole select runs, and only keys whose person changed are rewritten.
+-- Never replaced by a new table, which would drop int_customers_identified
+-- and the send-time views built on it (contactability) until the end of
+-- the build.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='sync',
+        unique_key='email_key',
+        on_schema_change='fail',
+        indexes=[{'columns': ['email_key'], 'unique': true}]
+    )
+}}
 
 with
 
