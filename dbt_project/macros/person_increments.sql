@@ -161,6 +161,23 @@
 {%- endmacro %}
 
 
+-- In the model: restrict a CTE of rows keyed by customer (events) to the
+-- records of the persons being rebuilt, `records` being the model's CTE of
+-- those records: `where {{ persons_increment_records('customer_id', 'customers') }}`.
+-- Only for a CTE the model inner-joins with `records` anyway, so the rows
+-- are the same: it lets the planner start from the thousand-odd records.
+-- Without it, it hashed a whole event table to join them (all 362k
+-- stitched web events at 100k customers: 0.35 s of the 0.8 s activity
+-- took for 1,000 persons).
+{% macro persons_increment_records(customer_id, records) -%}
+    {%- if is_incremental() -%}
+    {{ customer_id }} in (select {{ records }}.customer_id from {{ records }})
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro persons_increment_close() -%}
     do $$
     begin

@@ -60,6 +60,7 @@ web_events as (
 
     select * from {{ ref('int_web_events_stitched') }}
     where customer_id is not null
+        and {{ persons_increment_records('customer_id', 'customers') }}
 
 ),
 
@@ -67,6 +68,7 @@ email_events as (
 
     select * from {{ ref('stg_shop__email_events') }}
     where customer_id is not null
+        and {{ persons_increment_records('customer_id', 'customers') }}
 
 ),
 

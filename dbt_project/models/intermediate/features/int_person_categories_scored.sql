@@ -55,6 +55,7 @@ web_events as (
     where customer_id is not null
         and product_id is not null
         and event_type in ('product_view', 'add_to_cart')
+        and {{ persons_increment_records('customer_id', 'customers') }}
 
 ),
 

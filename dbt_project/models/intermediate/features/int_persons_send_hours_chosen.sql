@@ -61,6 +61,7 @@ email_engagements as (
     select customer_id, occurred_at from {{ ref('stg_shop__email_events') }}
     where customer_id is not null
         and is_engagement
+        and {{ persons_increment_records('customer_id', 'customers') }}
 
 ),
 
@@ -69,6 +70,7 @@ web_events as (
     select customer_id, session_id, occurred_at from {{ ref('int_web_events_stitched') }}
     where customer_id is not null
         and session_id is not null
+        and {{ persons_increment_records('customer_id', 'customers') }}
 
 ),
 

@@ -37,6 +37,7 @@ web_events as (
     select * from {{ ref('int_web_events_stitched') }}
     where customer_id is not null
         and occurred_at <= {{ as_of() }}
+        and {{ persons_increment_records('customer_id', 'customers') }}
 
 ),
 
