@@ -122,6 +122,28 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+@contextmanager
+def _adapter_flags_restored() -> Iterator[None]:
+    """Undo what an in-process dbt call leaks into dbt-adapters' default behaviour flags.
+
+    Every adapter dbt creates (one per invocation) extends the module-level
+    ``DEFAULT_BASE_BEHAVIOR_FLAGS`` list with its own flags (dbt-adapters
+    1.24, ``BaseAdapter.behavior``'s setter), and every flag without a
+    ``source`` walks the whole call stack with ``inspect.stack()`` when the
+    next adapter is created. In one process the n-th invocation thus pays n
+    stack walks (tens of ms each under pytest or Airflow): after a few
+    hundred calls, seconds per call. The list is put back as it was found.
+    """
+    from dbt.adapters.base import impl
+
+    flags = impl.DEFAULT_BASE_BEHAVIOR_FLAGS
+    kept = list(flags)
+    try:
+        yield
+    finally:
+        flags[:] = kept
+
+
 def _split_user_vars(args: list[str]) -> tuple[list[str], dict[str, Any]]:
     """Pull a user's ``--vars '{...}'`` out of args so it merges with ours."""
     import yaml
@@ -223,7 +245,7 @@ def run_dbt(
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
 
     started = time.monotonic()
-    with _environment(env):
+    with _environment(env), _adapter_flags_restored():
         outcome = dbtRunner().invoke(command)
     elapsed = time.monotonic() - started
 
