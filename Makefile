@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check include dags plugins tests benchmarks
-	$(BIN)/python -m pytest -q --timeout=900
+	$(BIN)/python -m pytest -q --timeout=900 --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check include dags plugins tests benchmarks
