@@ -78,6 +78,11 @@ class Settings:
     # Weather source (tailor.enrich.weather): 'file:/path/to/export.csv';
     # None: the bundled offline sample.
     weather_provider: str | None = None
+    # The Great Expectations file context (committed definitions, and the
+    # uncommitted/ results and Data Docs every gate run writes); None: the
+    # project's include/gx. Elsewhere when the code tree is read-only or
+    # shared by concurrent runs (the test suite's xdist workers).
+    gx_context_dir: Path | None = None
     collect: CollectSettings = field(default_factory=CollectSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -120,7 +125,7 @@ class Settings:
 
     @property
     def gx_dir(self) -> Path:
-        return self.project_root / "include" / "gx"
+        return self.gx_context_dir or self.project_root / "include" / "gx"
 
     @property
     def templates_dir(self) -> Path:
@@ -192,6 +197,7 @@ def load_settings() -> Settings:
         send_rate_per_s=_send_rate(),
         connect_source_url=os.environ.get("TAILOR_CONNECT_SOURCE_URL") or None,
         weather_provider=os.environ.get("TAILOR_WEATHER_PROVIDER") or None,
+        gx_context_dir=_env_path("TAILOR_GX_DIR", Path()) if os.environ.get("TAILOR_GX_DIR") else None,
         collect=load_collect_settings(),
     )
 

@@ -32,6 +32,14 @@ def test_project_root_holds_the_dbt_project():
     assert (settings.dbt_project_dir / "dbt_project.yml").exists() or Path(settings.project_root, "pyproject.toml").exists()
 
 
+def test_gx_context_is_the_projects_unless_moved(monkeypatch, tmp_path):
+    monkeypatch.delenv("TAILOR_GX_DIR", raising=False)
+    settings = load_settings()
+    assert settings.gx_dir == settings.project_root / "include" / "gx"
+    monkeypatch.setenv("TAILOR_GX_DIR", str(tmp_path / "quality"))
+    assert load_settings().gx_dir == tmp_path / "quality"
+
+
 def test_send_rate_paces_real_relays_only(monkeypatch):
     monkeypatch.delenv("TAILOR_SEND_RATE_PER_S", raising=False)
     monkeypatch.delenv("TAILOR_SMTP_URL", raising=False)

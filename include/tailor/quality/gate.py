@@ -92,8 +92,8 @@ def _context(settings: Settings):
 
     import great_expectations as gx
 
-    # project_root_dir is the folder that *contains* gx/ -> include/
-    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir.parent))
+    # context_root_dir is the context folder itself, whatever its name
+    context = gx.get_context(mode="file", context_root_dir=str(settings.gx_dir))
     definitions.ensure_definitions(context)
     return context
 
