@@ -20,6 +20,10 @@ def dagbag(tmp_path_factory):
     os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow")))
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
+    # The transform DAG parses dbt's manifest on a first import: Airflow's
+    # default 30 s runs out when another xdist worker keeps the CPU busy.
+    # 120 s, as tailor.runner gives every Airflow process.
+    os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "120"
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS_DIR))
