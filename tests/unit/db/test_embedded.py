@@ -1,4 +1,6 @@
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -48,12 +50,17 @@ def test_stale_pid_file_is_removed(monkeypatch, tmp_path):
 
 
 def test_pid_file_of_a_live_non_postgres_process_is_stale(monkeypatch, tmp_path):
-    import os
-
+    # A child of our own, not pytest itself: an xdist worker's process title
+    # (setproctitle) names the running test, and this test's name says postgres.
     monkeypatch.setenv("TAILOR_HOME", str(tmp_path))
     server = EmbeddedPostgres(load_settings())
     server.data_dir.mkdir(parents=True)
     pid_file = server.data_dir / "postmaster.pid"
-    pid_file.write_text(f"{os.getpid()}\n")  # alive, but it is pytest, not postgres
-    server._clear_stale_pid()
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as child:
+        try:
+            pid_file.write_text(f"{child.pid}\n")  # alive, but not postgres
+            server._clear_stale_pid()
+            assert child.poll() is None, "the pid must be alive while it is checked"
+        finally:
+            child.kill()
     assert not pid_file.exists()
