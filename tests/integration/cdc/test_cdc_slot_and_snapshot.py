@@ -87,10 +87,26 @@ def test_heartbeats_keep_retained_wal_bounded_while_only_unrelated_tables_change
         f"while {sum(rounds):,} were written"
     )
 
-    # Control: four rounds, then a run without heartbeats: nothing moves the slot.
+    # Control: four rounds, then a run without heartbeats: the walsender
+    # decodes all of it, yet nothing moves the slot. Such a run never catches
+    # up, so it lasts max_seconds; 20 s leaves time to stream past the rounds
+    # even when JVM start is slow on a busy machine (6 s did not), and the
+    # run must show it got there, or an engine that never streamed would pass.
     written = sum(write_unrelated_wal(settings) for _ in range(4))
-    quiet = run_capture(settings, max_seconds=6, overrides=NO_HEARTBEAT)
+    decoded: list[int] = []
+    with connect("shop", settings, autocommit=True) as shop:
+
+        def watch_walsender(_line: dict) -> None:
+            sent = slot_status(shop).sent_lsn
+            if sent is not None:
+                decoded.append(sent)
+
+        quiet = run_capture(settings, max_seconds=20, overrides=NO_HEARTBEAT, progress=watch_walsender)
     assert quiet.heartbeats == 0
+    assert decoded and max(decoded) >= quiet.target_lsn, (
+        f"the run without heartbeats must decode past the rounds (to {quiet.target_lsn}) "
+        f"within its {quiet.duration_s} s; the walsender got to {max(decoded, default=None)}"
+    )
     assert retained(settings) >= written > bound
 
 
