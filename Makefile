@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers for `make test`; each starts its own embedded server
+# (PYTEST_WORKERS=0 runs the suite in one process).
+PYTEST_WORKERS ?= 2
 
 .PHONY: install demo test lint clean
 
@@ -22,7 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check include dags plugins tests benchmarks
-	$(BIN)/python -m pytest -q --timeout=900 --durations=25
+	$(BIN)/python -m pytest -q --timeout=900 --durations=25 -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check include dags plugins tests benchmarks
