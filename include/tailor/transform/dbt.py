@@ -144,6 +144,62 @@ def _adapter_flags_restored() -> Iterator[None]:
         flags[:] = kept
 
 
+def _release_keeping_open(manager: Any) -> None:
+    """``release()`` for dbt-postgres that leaves the thread's connection open, as a fresh session.
+
+    Whatever the node left open is rolled back, then ``DISCARD ALL`` drops
+    what a new session would not have (temp tables, ``set`` settings,
+    prepared statements, advisory locks), so the next node on the thread
+    sees a clean session; the catalog caches the backend built stay warm.
+    A connection that cannot be reset is closed, as dbt would have.
+    """
+    from dbt.adapters.contracts.connection import ConnectionState
+
+    with manager.lock:
+        connection = manager.get_if_exists()
+    if connection is None or connection.state != ConnectionState.OPEN:
+        return
+    try:
+        handle = connection.handle
+        handle.rollback()
+        connection.transaction_open = False
+        handle.autocommit = True
+        with handle.cursor() as cursor:
+            cursor.execute("discard all")
+        handle.autocommit = False
+    except Exception:
+        manager.close(connection)
+
+
+@contextmanager
+def _connections_kept() -> Iterator[None]:
+    """Keep each dbt thread's PostgreSQL connection from one node to the next.
+
+    dbt-adapters closes a thread's connection after every node
+    (``BaseConnectionManager.release``: "always close the connection", a fix
+    made for Snowflake in dbt-core#2645; reuse for Postgres was asked for in
+    dbt-labs/dbt-adapters#83 and never added). Every node of a build then
+    paid a new backend, SCRAM authentication and cold catalog caches (about
+    15 ms here; an incremental transform at 100k customers runs some 170
+    nodes: staging 3.7 -> 3.2 s, the rest 14.2 -> 13.6 s).
+    During the call, released connections are reset and kept instead
+    (:func:`_release_keeping_open`); dbt's cleanup at the end of the
+    invocation closes them. The patch is process-wide for the call, like the
+    environment run_dbt sets: one dbt invocation at a time per process.
+    """
+    from dbt.adapters.postgres.connections import PostgresConnectionManager
+
+    original = PostgresConnectionManager.__dict__.get("release")
+    PostgresConnectionManager.release = _release_keeping_open
+    try:
+        yield
+    finally:
+        if original is None:
+            del PostgresConnectionManager.release
+        else:
+            PostgresConnectionManager.release = original
+
+
 def _split_user_vars(args: list[str]) -> tuple[list[str], dict[str, Any]]:
     """Pull a user's ``--vars '{...}'`` out of args so it merges with ours."""
     import yaml
@@ -245,7 +301,7 @@ def run_dbt(
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
 
     started = time.monotonic()
-    with _environment(env), _adapter_flags_restored():
+    with _environment(env), _adapter_flags_restored(), _connections_kept():
         outcome = dbtRunner().invoke(command)
     elapsed = time.monotonic() - started
 

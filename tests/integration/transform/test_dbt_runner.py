@@ -21,3 +21,56 @@ def test_repeated_calls_leave_dbt_adapters_default_flags_as_found(pg: Settings) 
         result = run_dbt(["parse"], settings=pg)
         assert result.success, result.summary()
     assert before == impl.DEFAULT_BASE_BEHAVIOR_FLAGS
+
+
+PROBE_PROJECT = """\
+name: connection_probe
+version: "1.0"
+config-version: 2
+profile: tailor
+models:
+  connection_probe:
+    +materialized: table
+"""
+
+# What the session looks like to a model: its backend, a session setting the
+# model before it changed, and a temp table the model before it left behind.
+PROBE_SQL = """\
+select
+    pg_backend_pid() as backend_pid,
+    current_setting('statement_timeout') as statement_timeout,
+    to_regclass('pg_temp.left_behind') is not null as sees_left_behind
+"""
+
+
+def test_nodes_share_a_thread_connection_reset_to_a_fresh_session(pg: Settings, tmp_path) -> None:
+    """dbt-adapters closes the thread's connection after every node (a new backend, auth and
+    cold catalog caches per node); run_dbt keeps it, reset with DISCARD ALL, so a node sees
+    neither the previous node's settings nor its temp tables."""
+    import shutil
+
+    from tailor.db.connect import connect
+
+    (tmp_path / "dbt_project.yml").write_text(PROBE_PROJECT)
+    shutil.copy(pg.dbt_project_dir / "profiles.yml", tmp_path / "profiles.yml")
+    models = tmp_path / "models"
+    models.mkdir()
+    # first: leaves a session setting and a temp table behind (a plain `set`
+    # outlives the model's transaction)
+    (models / "probe_first.sql").write_text(
+        "{{ config(pre_hook=\"set statement_timeout = '123s'; create temp table left_behind (x int)\") }}\n"
+        + PROBE_SQL
+    )
+    (models / "probe_second.sql").write_text("-- depends_on: {{ ref('probe_first') }}\n" + PROBE_SQL)
+
+    result = run_dbt(["run", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path),
+                      "--threads", "1", "--target-path", str(tmp_path / "target")], settings=pg)
+    assert result.success, result.summary()
+
+    with connect("warehouse", pg) as conn:
+        first = conn.execute("select * from marts.probe_first").fetchone()
+        second = conn.execute("select * from marts.probe_second").fetchone()
+        conn.execute("drop table marts.probe_first, marts.probe_second")
+    assert first[1] == "123s" and first[2], "the probe's pre-hook did not run in the model's session"
+    assert second[0] == first[0], "the second node opened a new connection"
+    assert second[1:] == ("0", False), "the reused session kept the previous node's state"
