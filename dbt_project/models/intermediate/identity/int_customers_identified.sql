@@ -10,81 +10,51 @@
 
 with
 
--- customers and person_map are read by both branches below: not
--- materialized, so each branch is planned with their statistics (as a
--- materialized CTE they have none, and every reader of this view was
--- planned for millions of rows instead of one per record)
-customers as not materialized (
+customers as (
 
     select customer_id, email from {{ ref('stg_shop__customers') }}
 
 ),
 
-person_map as not materialized (
+person_map as (
 
     select * from {{ ref('int_person_map') }}
 
 ),
 
-persons_by_email as (
-
-    select * from {{ ref('int_email_keys_resolved') }}
-
-),
-
-mapped as (
+-- one pass over the records: the map's person, and only for a record the
+-- map does not have yet, the person holding its email key (a scalar
+-- subquery inside the case runs only for those, on the email keys'
+-- primary key; the email key's regex for all 100k records, or a second
+-- scan of them for the unmapped ones, doubled the view's cost)
+looked_up as (
 
     select
         customers.customer_id,
-        person_map.person_id,
-        'person_map' as identified_by
+        person_map.person_id as mapped_person_id,
+        case when person_map.customer_id is null then (
+            select persons_by_email.person_id
+            from {{ ref('int_email_keys_resolved') }} as persons_by_email
+            where persons_by_email.email_key = {{ identity_email_key('customers.email') }}
+                and persons_by_email.email_key not in {{ identity_blocked_values() }}
+        ) end as email_person_id
     from customers
-    inner join person_map
+    left join person_map
         on customers.customer_id = person_map.customer_id
-
-),
-
--- only records newer than the last build (usually none) pay for the email
--- key and its lookup
-unmapped as (
-
-    select
-        customers.customer_id,
-        {{ identity_email_key('customers.email') }} as email_key
-    from customers
-    where not exists (
-        select 1 from person_map
-        where person_map.customer_id = customers.customer_id
-    )
-
-),
-
-resolved_by_email as (
-
-    select
-        unmapped.customer_id,
-        coalesce(
-            persons_by_email.person_id,
-            {{ new_person_id('unmapped.customer_id') }}
-        ) as person_id,
-        case
-            when persons_by_email.person_id is not null then 'email'
-            else 'new'
-        end as identified_by
-    from unmapped
-    left join persons_by_email
-        on unmapped.email_key = persons_by_email.email_key
-        and unmapped.email_key not in {{ identity_blocked_values() }}
 
 ),
 
 identified as (
 
-    select * from mapped
-
-    union all
-
-    select * from resolved_by_email
+    select
+        customer_id,
+        coalesce(mapped_person_id, email_person_id, {{ new_person_id('customer_id') }}) as person_id,
+        case
+            when mapped_person_id is not null then 'person_map'
+            when email_person_id is not null then 'email'
+            else 'new'
+        end as identified_by
+    from looked_up
 
 )
 
