@@ -39,6 +39,16 @@ WORKER_ENV = ("TAILOR_HOME", "TAILOR_GX_DIR", "AIRFLOW__COSMOS__CACHE_DIR")
 _worker_state = pytest.StashKey[tuple[Path, dict[str, str | None]]]()
 
 
+def _restore_environment(previous: dict[str, str | None]) -> None:
+    """Put environment variables back as saved (None: was unset) and drop the cached settings."""
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    get_settings.cache_clear()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Give an xdist worker its own copy of what tests write outside their server's home.
 
@@ -64,12 +74,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _worker_state not in config.stash:
         return
     state, previous = config.stash[_worker_state]
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
+    _restore_environment(previous)
     shutil.rmtree(state, ignore_errors=True)
 
 
@@ -89,12 +94,7 @@ def tailor_home() -> Iterator[Path]:
     os.environ.pop("TAILOR_WAREHOUSE_URL", None)
     get_settings.cache_clear()
     yield home
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
+    _restore_environment(previous)
     shutil.rmtree(home, ignore_errors=True)
 
 
