@@ -71,6 +71,24 @@ def already_sent(conn: psycopg.Connection, campaign_key: str) -> set[str]:
     }
 
 
+def already_sent_addresses(conn: psycopg.Connection, campaign_key: str) -> set[str]:
+    """Addresses (lower-cased, trimmed) that already got this campaign key, whoever they went to.
+
+    Person ids are not enough: between two runs of a day an address can
+    move to another person (an email edit, two records merging under a
+    person id that was not mailed yet), and one inbox would get the same
+    campaign twice.
+    """
+    return {
+        address
+        for (address,) in conn.execute(
+            "select distinct lower(trim(email)) from audit.export_results "
+            "where campaign_key = %s and status = 'sent'",
+            (campaign_key,),
+        )
+    }
+
+
 def record_result(
     conn: psycopg.Connection,
     *,

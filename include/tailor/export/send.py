@@ -176,6 +176,28 @@ class _Delivery:
         self.record(row, "sent", None, msg_id, sent_at)
 
 
+def _not_yet_sent(rows: list[dict[str, Any]], people: set[str], addresses: set[str],
+                  summary: ExportSummary) -> list[dict[str, Any]]:
+    """The rows to send: one per person and per inbox for the campaign key.
+
+    A person who got it is skipped as ``already_sent``; an address that got
+    it (another person's row today, or an earlier row of this audience:
+    two people sharing one address) as ``address_already_sent``.
+    """
+    pending: list[dict[str, Any]] = []
+    taken = set(addresses)
+    for row in rows:
+        address = str(row["email"]).strip().lower()
+        if row["person_id"] in people:
+            summary.skipped["already_sent"] += 1
+        elif address in taken:
+            summary.skipped["address_already_sent"] += 1
+        else:
+            taken.add(address)
+            pending.append(row)
+    return pending
+
+
 def send_campaign(
     settings: Settings,
     logical_date: date,
@@ -202,10 +224,8 @@ def send_campaign(
     summary = ExportSummary("smtp", campaign, day, dry_run=dry_run, total=len(rows))
 
     with connect("warehouse", settings) as conn, ExitStack() as stack:
-        sent_before = ledger.already_sent(conn, key)
-        pending = [row for row in rows if row["person_id"] not in sent_before]
-        if len(pending) < len(rows):
-            summary.skipped["already_sent"] = len(rows) - len(pending)
+        pending = _not_yet_sent(rows, ledger.already_sent(conn, key),
+                                ledger.already_sent_addresses(conn, key), summary)
         run_id = None if dry_run else ledger.start_run(conn, "smtp", campaign, logical_date)
         sender = limiter = None
         try:

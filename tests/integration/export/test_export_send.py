@@ -11,7 +11,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from export_fixtures import eml_files, set_contactability
+from export_fixtures import PEOPLE, eml_files, pass_gate, set_contactability
 from export_smtp_handlers import RecordingHandler
 
 from tailor.config import Settings
@@ -116,6 +116,35 @@ def test_second_run_for_the_same_logical_date_sends_nothing(audience_db: Setting
     } == files_before  # type: ignore[arg-type]
     # a new logical date is a new send
     assert send_campaign(audience_db, date(2024, 5, 13)).sent == 6
+
+
+def add_person(settings: Settings, person_id: str, email: str) -> None:
+    """Another audience row (and contactable), the gate passed again on the new audience."""
+    with connect("warehouse", settings) as conn:
+        conn.execute(
+            "insert into marts.sync_email__audience select %s, %s, first_name, last_name, city, country, "
+            "timezone, segment, segment_priority, favourite_category, recency_days, frequency, monetary, "
+            "last_order_at, computed_at from marts.sync_email__audience where person_id = 'p4'",
+            (person_id, email),
+        )
+        conn.execute("insert into public.test_contact_state values (%s, %s, true, 'opted_in')", (person_id, email))
+    pass_gate(settings)
+
+
+def test_one_inbox_gets_a_campaign_once_whoever_holds_the_address(audience_db: Settings) -> None:
+    """Person ids alone let an inbox get the same campaign twice: two people sharing an
+    address in one audience, or an address moving to a person not yet mailed (an email edit,
+    a merge) between two runs of the day."""
+    add_person(audience_db, "p7", " Anna@Example.com")  # shares p1's inbox
+    first = send_campaign(audience_db, DAY)
+    assert (first.sent, dict(first.skipped)) == (6, {"address_already_sent": 1})
+
+    add_person(audience_db, "p8", "bob@example.com")  # p4's address, now also p8's
+    second = send_campaign(audience_db, DAY)
+    assert second.sent == 0
+    assert dict(second.skipped) == {"already_sent": 6, "address_already_sent": 2}
+    recipients = [str(m["To"].addresses[0].addr_spec).lower() for m in map(read_eml, eml_files(first.outbox))]
+    assert sorted(recipients) == sorted({p[1] for p in PEOPLE})
 
 
 def test_5xx_rejection_is_a_row_failure_and_retried_next_run(audience_db: Settings) -> None:
