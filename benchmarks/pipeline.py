@@ -66,7 +66,7 @@ def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[s
     dbt_vars = {"as_of": as_of}
     started = time.monotonic()
     staging = run_dbt(["build", "--select", "staging", "--indirect-selection", "buildable", "--quiet", *refresh],
-                      vars=dbt_vars, settings=settings)
+                      vars=dbt_vars, settings=settings, artifacts=False)
     if not staging.success:
         raise RuntimeError(staging.summary())
     staging_s = time.monotonic() - started
@@ -74,7 +74,7 @@ def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[s
     matcher_s = time.monotonic() - started - staging_s
     progress(f"  {match.summary()}")
     rest = run_dbt(["build", "--exclude", "staging", "--indirect-selection", "buildable", "--quiet", *refresh],
-                   vars=dbt_vars, settings=settings)
+                   vars=dbt_vars, settings=settings, artifacts=False)
     if not rest.success:
         raise RuntimeError(rest.summary())
     total_s = time.monotonic() - started

@@ -113,5 +113,9 @@ def operator_args(settings: Settings | None = None) -> dict[str, Any]:
     return {
         "vars": default_vars(settings),
         "install_deps": False,
-        "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "TAILOR_AS_OF": AS_OF_TEMPLATE},
+        # no target/*.json per task: each task is a dbt invocation, and dbt
+        # would write the manifest twice, its graph and run_results.json
+        # (run_dbt's artifacts=False); the task log has the outcome
+        "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DBT_WRITE_JSON": "False",
+                "TAILOR_AS_OF": AS_OF_TEMPLATE},
     }

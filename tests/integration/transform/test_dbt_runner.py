@@ -74,3 +74,31 @@ def test_nodes_share_a_thread_connection_reset_to_a_fresh_session(pg: Settings, 
     assert first[1] == "123s" and first[2], "the probe's pre-hook did not run in the model's session"
     assert second[0] == first[0], "the second node opened a new connection"
     assert second[1:] == ("0", False), "the reused session kept the previous node's state"
+
+
+def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path) -> None:
+    """artifacts=False (the transform's own builds): no manifest.json, graph or run_results.json
+    written, the outcome still comes back node by node; a person's command writes them."""
+    import shutil
+
+    from tailor.db.connect import connect
+
+    (tmp_path / "dbt_project.yml").write_text(PROBE_PROJECT)
+    shutil.copy(pg.dbt_project_dir / "profiles.yml", tmp_path / "profiles.yml")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "probe_artifacts.sql").write_text("select 1 as x")
+    project = ["--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path)]
+    written = ("manifest.json", "run_results.json", "graph.gpickle")
+
+    quiet = tmp_path / "quiet"
+    result = run_dbt(["run", *project, "--target-path", str(quiet)], settings=pg, artifacts=False)
+    assert result.success, result.summary()
+    assert [(node.name, node.status) for node in result.nodes] == [("probe_artifacts", "success")]
+    assert not [name for name in written if (quiet / name).exists()]
+
+    full = tmp_path / "full"
+    result = run_dbt(["run", *project, "--target-path", str(full)], settings=pg)
+    assert result.success, result.summary()
+    assert [name for name in written if (full / name).exists()] == list(written)
+    with connect("warehouse", pg) as conn:
+        conn.execute("drop table marts.probe_artifacts")
