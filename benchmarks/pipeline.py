@@ -25,8 +25,11 @@ the real shop and warehouse are never touched:
 
 ``incremental_vs_full`` is the ratio the acceptance target is about
 (incremental_s / full_s). The matcher's share of each is reported
-separately (``matcher_s_*``), as are the rows per relation (``rows``) and
-each pass's slowest dbt nodes (``slowest_nodes_*``, seconds).
+separately (``matcher_s_*``), as are the rows per relation (``rows``),
+each pass's slowest dbt nodes (``slowest_nodes_*``, seconds) and the
+incremental rest step's critical path as it ran (``rest_chain_incremental``:
+the nodes its end waited on, in order; ``rest_chain_s_incremental`` their
+sum): what shortens the step is what shortens that chain.
 """
 
 from __future__ import annotations
@@ -55,12 +58,14 @@ class TransformTiming(NamedTuple):
     matcher_s: float
     rest_s: float
     slowest: list[tuple[str, float]]
+    chain: list[tuple[str, float]]
+
 
 
 def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[str], None]) -> TransformTiming:
     """What the transform DAG does: dbt staging, the matcher, dbt for the rest."""
     from tailor.identity.matcher import run_matcher
-    from tailor.transform.dbt import run_dbt
+    from tailor.transform.dbt import blocking_chain, run_dbt
 
     refresh = ["--full-refresh"] if full_refresh else []
     dbt_vars = {"as_of": as_of}
@@ -80,7 +85,8 @@ def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[s
     total_s = time.monotonic() - started
     nodes = sorted(staging.nodes + rest.nodes, key=lambda node: node.seconds, reverse=True)
     slowest = [(f"{node.resource_type} {node.name}", round(node.seconds, 2)) for node in nodes[:SLOWEST_SHOWN]]
-    return TransformTiming(total_s, staging_s, matcher_s, total_s - staging_s - matcher_s, slowest)
+    return TransformTiming(total_s, staging_s, matcher_s, total_s - staging_s - matcher_s, slowest,
+                           blocking_chain(rest.nodes))
 
 
 def checksums(settings) -> dict[str, tuple[int, str]]:
@@ -191,6 +197,8 @@ def run(size: int | None, progress: Callable[[str], None]) -> dict[str, Any]:
             "rest_s_incremental": round(incremental.rest_s, 2),
             "slowest_nodes_full": dict(full.slowest),
             "slowest_nodes_incremental": dict(incremental.slowest),
+            "rest_chain_s_incremental": round(sum(seconds for _, seconds in incremental.chain), 2),
+            "rest_chain_incremental": incremental.chain,
             "rows": {name: rows for name, (rows, _) in after_full.items()},
             "changes": changes.rows,
             "seed": seed_value,

@@ -38,6 +38,10 @@ class NodeOutcome:
     status: str
     message: str = ""
     seconds: float = 0.0
+    unique_id: str = ""
+    depends_on: tuple[str, ...] = ()     # unique ids of the nodes it reads (a test: the nodes it tests)
+    started_at: float | None = None      # epoch seconds, compile start
+    finished_at: float | None = None     # epoch seconds, execute end
 
 
 @dataclass
@@ -240,6 +244,7 @@ def _outcomes(result: Any) -> list[NodeOutcome]:
         node = getattr(item, "node", None)
         if node is None:
             continue
+        timing = [t for t in getattr(item, "timing", None) or [] if t.started_at and t.completed_at]
         outcomes.append(
             NodeOutcome(
                 name=node.name,
@@ -247,9 +252,49 @@ def _outcomes(result: Any) -> list[NodeOutcome]:
                 status=str(getattr(item.status, "value", item.status)),
                 message=_reason(item.message or ""),
                 seconds=float(getattr(item, "execution_time", 0.0) or 0.0),
+                unique_id=str(getattr(node, "unique_id", "")),
+                depends_on=tuple(getattr(getattr(node, "depends_on", None), "nodes", None) or ()),
+                started_at=_epoch(timing[0].started_at) if timing else None,
+                finished_at=_epoch(timing[-1].completed_at) if timing else None,
             )
         )
     return outcomes
+
+
+def blocking_chain(nodes: list[NodeOutcome]) -> list[tuple[str, float]]:
+    """The nodes the dbt step's end waited on, first to last (its critical path as it ran).
+
+    From the node that finished last, step back to what it waited for that
+    finished last: a node it reads, or a test of one (dbt build runs a
+    model's tests before its children). A step's duration is this chain's
+    plus dbt's start and finish, whatever runs beside it; so a node off the
+    chain shortens the step only by the CPU it leaves to the chain.
+    """
+    timed = {node.unique_id: node for node in nodes
+             if node.started_at is not None and node.finished_at is not None}
+    tests_of: dict[str, list[NodeOutcome]] = {}
+    for node in timed.values():
+        if node.resource_type == "test":
+            for parent in node.depends_on:
+                tests_of.setdefault(parent, []).append(node)
+
+    def waited_for(node: NodeOutcome) -> list[NodeOutcome]:
+        before = [timed[parent] for parent in node.depends_on if parent in timed]
+        if node.resource_type != "test":
+            before += [test for parent in node.depends_on for test in tests_of.get(parent, [])]
+        return [other for other in before if other.finished_at <= node.started_at + 0.01]  # type: ignore[operator]
+
+    chain = [max(timed.values(), key=lambda node: node.finished_at)] if timed else []
+    while chain and (before := waited_for(chain[-1])):
+        chain.append(max(before, key=lambda node: node.finished_at))
+    return [(f"{node.resource_type} {node.name}", round(node.seconds, 2)) for node in reversed(chain)]
+
+
+def _epoch(moment: Any) -> float:
+    """dbt's timing datetimes are naive UTC."""
+    from datetime import UTC
+
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def run_dbt(

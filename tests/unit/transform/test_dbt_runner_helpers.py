@@ -11,6 +11,7 @@ from tailor.transform.dbt import (
     DbtResult,
     NodeOutcome,
     _split_user_vars,
+    blocking_chain,
     default_vars,
     segment_models,
 )
@@ -53,3 +54,29 @@ def test_summary_names_failing_nodes_with_their_messages():
     assert "FAILED test unique_customer_profiles_person_id: Got 2 results" in text
     assert "WARN   test at_least_one_row_x" in text
     json.dumps(text)  # plain text, loggable anywhere
+
+
+def _node(name: str, kind: str, start: float, end: float, *reads: str) -> NodeOutcome:
+    return NodeOutcome(name=name, resource_type=kind, status="success", seconds=end - start,
+                       unique_id=f"{kind}.{name}", depends_on=tuple(f"model.{r}" for r in reads),
+                       started_at=start, finished_at=end)
+
+
+def test_the_blocking_chain_follows_what_each_node_waited_for():
+    """b waits for a's test (dbt build runs a model's tests before its children), c for b;
+    `side` runs beside them all and ends later than a: not on the chain."""
+    nodes = [
+        _node("a", "model", 0.0, 1.0),
+        _node("a_unique", "test", 1.0, 1.5, "a"),
+        _node("side", "model", 0.0, 1.8),
+        _node("b", "model", 1.5, 3.0, "a"),
+        _node("b_and_side", "test", 3.0, 3.2, "b", "side"),
+        _node("c", "model", 3.2, 4.0, "b", "side"),
+        _node("late_test", "test", 4.0, 4.1, "c"),
+    ]
+    assert blocking_chain(nodes) == [
+        ("model a", 1.0), ("test a_unique", 0.5), ("model b", 1.5), ("test b_and_side", 0.2),
+        ("model c", 0.8), ("test late_test", 0.1),
+    ]
+    assert blocking_chain([]) == []
+    assert blocking_chain([NodeOutcome(name="untimed", resource_type="model", status="skipped")]) == []
