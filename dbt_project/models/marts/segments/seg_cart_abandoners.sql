@@ -4,19 +4,36 @@
 -- event of the same moment as the reason given.
 with
 
+-- the instant the profiles describe (every row carries the run's as_of):
+-- the window is the profiles' own, even when as_of is unset and a capture
+-- lands changes between the two models
+run as (
+
+    select computed_at as as_of from {{ ref('customer_profiles') }} limit 1
+
+),
+
 carts as (
 
     select * from {{ ref('int_carts_attributed') }}
 
 ),
 
-profiles as (
+activity as (
 
-    select * from {{ ref('customer_profiles') }}
+    select * from {{ ref('int_persons_activity_aggregated') }}
 
 ),
 
-abandoned_carts as (
+-- only the two columns the segment needs: the profile of everyone is wide,
+-- and the abandonments (a few thousand) are found before joining it
+profiles as (
+
+    select person_id, last_order_at from {{ ref('customer_profiles') }}
+
+),
+
+abandonments as (
 
     select
         carts.person_id,
@@ -24,54 +41,38 @@ abandoned_carts as (
         1 as evidence_rank,
         format('left %s items (%s) in a cart', carts.item_count, round(carts.cart_value, 2)) as what
     from carts
-    inner join profiles
-        on carts.person_id = profiles.person_id
+    cross join run
     where carts.is_unconverted
         and carts.item_count > 0
         and not carts.has_ordered_since
-        and carts.updated_at > profiles.computed_at - interval '{{ var("cart_abandonment_days") }} days'
+        and carts.updated_at > run.as_of - interval '{{ var("cart_abandonment_days") }} days'
 
-),
-
-add_to_cart_events as (
+    union all
 
     select
-        person_id,
-        last_add_to_cart_at as abandoned_at,
+        activity.person_id,
+        activity.last_add_to_cart_at as abandoned_at,
         2 as evidence_rank,
         'added to cart on the website' as what
-    from {{ ref('int_persons_activity_aggregated') }}
-    where last_add_to_cart_at is not null
+    from activity
+    cross join run
+    where activity.last_add_to_cart_at > run.as_of - interval '{{ var("cart_abandonment_days") }} days'
 
 ),
 
-abandonments as (
-
-    select * from abandoned_carts
-    union all
-    select
-        add_to_cart_events.person_id,
-        add_to_cart_events.abandoned_at,
-        add_to_cart_events.evidence_rank,
-        add_to_cart_events.what
-    from add_to_cart_events
-    inner join profiles
-        on add_to_cart_events.person_id = profiles.person_id
-    where add_to_cart_events.abandoned_at > profiles.computed_at - interval '{{ var("cart_abandonment_days") }} days'
-        and (profiles.last_order_at is null or profiles.last_order_at < add_to_cart_events.abandoned_at)
-
-),
-
+-- profiled people only; a bare add_to_cart counts when no order came after it
 latest as (
 
     select distinct on (abandonments.person_id)
         abandonments.person_id,
         abandonments.abandoned_at,
-        abandonments.what,
-        profiles.computed_at
+        abandonments.what
     from abandonments
     inner join profiles
         on abandonments.person_id = profiles.person_id
+    where abandonments.evidence_rank = 1
+        or profiles.last_order_at is null
+        or profiles.last_order_at < abandonments.abandoned_at
     order by abandonments.person_id, abandonments.abandoned_at desc, abandonments.evidence_rank
 
 ),
@@ -79,13 +80,14 @@ latest as (
 members as (
 
     select
-        person_id,
+        latest.person_id,
         round(greatest(
             0.05,
-            1 - extract(epoch from (computed_at - abandoned_at)) / 86400 / {{ var('cart_abandonment_days') }}
+            1 - extract(epoch from (run.as_of - latest.abandoned_at)) / 86400 / {{ var('cart_abandonment_days') }}
         )::numeric, 4) as weight,
-        format('%s %s days ago, no order since', what, computed_at::date - abandoned_at::date) as reason
+        format('%s %s days ago, no order since', latest.what, run.as_of::date - latest.abandoned_at::date) as reason
     from latest
+    cross join run
 
 )
 
