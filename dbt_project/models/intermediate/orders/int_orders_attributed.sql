@@ -52,10 +52,14 @@ attributed as (
     from orders
     left join customers as by_customer
         on orders.customer_id = by_customer.customer_id
+    -- the key (a regular expression and string surgery) is computed for
+    -- guest orders only: as a join key it was computed for every order,
+    -- most of this model's time
     left join persons_by_email as by_email
-        on orders.customer_id is null
-        and orders.is_valid_email
-        and {{ identity_email_key('orders.email') }} = by_email.email_key
+        on case
+            when orders.customer_id is null and orders.is_valid_email
+                then {{ identity_email_key('orders.email') }}
+        end = by_email.email_key
 
 )
 
