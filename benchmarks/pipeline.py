@@ -61,7 +61,6 @@ class TransformTiming(NamedTuple):
     chain: list[tuple[str, float]]
 
 
-
 def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[str], None]) -> TransformTiming:
     """What the transform DAG does: dbt staging, the matcher, dbt for the rest."""
     from tailor.identity.matcher import run_matcher

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -285,15 +286,13 @@ def blocking_chain(nodes: list[NodeOutcome]) -> list[tuple[str, float]]:
         return [other for other in before if other.finished_at <= node.started_at + 0.01]  # type: ignore[operator]
 
     chain = [max(timed.values(), key=lambda node: node.finished_at)] if timed else []
-    while chain and (before := waited_for(chain[-1])):
+    while chain and (before := [n for n in waited_for(chain[-1]) if n not in chain]):
         chain.append(max(before, key=lambda node: node.finished_at))
     return [(f"{node.resource_type} {node.name}", round(node.seconds, 2)) for node in reversed(chain)]
 
 
 def _epoch(moment: Any) -> float:
     """dbt's timing datetimes are naive UTC."""
-    from datetime import UTC
-
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
