@@ -168,10 +168,15 @@
 -- are the same: it lets the planner start from the thousand-odd records.
 -- Without it, it hashed a whole event table to join them (all 362k
 -- stitched web events at 100k customers: 0.35 s of the 0.8 s activity
--- took for 1,000 persons).
+-- took for 1,000 persons). As `= any(array(...))`, not `in (select ...)`:
+-- the ids become one array, computed once, and the filter an index
+-- condition on the event table's customer_id (through a staging view's
+-- union too); as a semi-join the planner still hashed all 231k email
+-- events (0.37 s against 27 ms for 1,100 customers). The event table needs
+-- that index: without one, = any is a linear search per row.
 {% macro persons_increment_records(customer_id, records) -%}
     {%- if is_incremental() -%}
-    {{ customer_id }} in (select {{ records }}.customer_id from {{ records }})
+    {{ customer_id }} = any(array(select {{ records }}.customer_id from {{ records }}))
     {%- else -%}
     true
     {%- endif -%}

@@ -88,10 +88,12 @@ logged_customers as (
 
     union
 
+    -- = any(array(...)): an index condition on anonymous_id (as a semi-join
+    -- the planner hashed all stitched web events)
     select stitched.customer_id
     from {{ ref('int_web_events_stitched') }} as stitched
     where stitched.customer_id is not null
-        and stitched.anonymous_id in (select anonymous_id from persons_changed_anonymous_ids)
+        and stitched.anonymous_id = any(array(select anonymous_id from persons_changed_anonymous_ids))
 
 ),
 
