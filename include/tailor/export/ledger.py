@@ -1,7 +1,7 @@
 """The export audit trail: runs and per-recipient results in ``audit.*``.
 
 This is what makes a send idempotent: before sending, the runner asks which
-people already have a 'sent' row for the campaign key and skips them;
+people and addresses already have a 'sent' row for the campaign key and skips them;
 results are upserted, and an upsert never turns a 'sent' row back into
 anything else.
 """
@@ -60,33 +60,24 @@ def finish_run(
     conn.commit()
 
 
-def already_sent(conn: psycopg.Connection, campaign_key: str) -> set[str]:
-    """People who already got this campaign key."""
-    return {
-        person_id
-        for (person_id,) in conn.execute(
-            "select person_id from audit.export_results where campaign_key = %s and status = 'sent'",
-            (campaign_key,),
-        )
-    }
-
-
-def already_sent_addresses(conn: psycopg.Connection, campaign_key: str) -> set[str]:
-    """Addresses (lower-cased, trimmed) that already got this campaign key, whoever they went to.
+def already_sent(conn: psycopg.Connection, campaign_key: str) -> tuple[set[str], set[str]]:
+    """The people, and the addresses (lower-cased, trimmed), that already got this campaign key.
 
     Person ids are not enough: between two runs of a day an address can
     move to another person (an email edit, two records merging under a
     person id that was not mailed yet), and one inbox would get the same
     campaign twice.
     """
-    return {
-        address
-        for (address,) in conn.execute(
-            "select distinct lower(trim(email)) from audit.export_results "
-            "where campaign_key = %s and status = 'sent'",
-            (campaign_key,),
-        )
-    }
+    people: set[str] = set()
+    addresses: set[str] = set()
+    for person_id, address in conn.execute(
+        "select person_id, lower(trim(email)) from audit.export_results "
+        "where campaign_key = %s and status = 'sent'",
+        (campaign_key,),
+    ):
+        people.add(person_id)
+        addresses.add(address)
+    return people, addresses
 
 
 def record_result(

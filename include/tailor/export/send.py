@@ -224,8 +224,7 @@ def send_campaign(
     summary = ExportSummary("smtp", campaign, day, dry_run=dry_run, total=len(rows))
 
     with connect("warehouse", settings) as conn, ExitStack() as stack:
-        pending = _not_yet_sent(rows, ledger.already_sent(conn, key),
-                                ledger.already_sent_addresses(conn, key), summary)
+        pending = _not_yet_sent(rows, *ledger.already_sent(conn, key), summary)
         run_id = None if dry_run else ledger.start_run(conn, "smtp", campaign, logical_date)
         sender = limiter = None
         try:
