@@ -83,7 +83,7 @@ def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[s
         raise RuntimeError(rest.summary())
     total_s = time.monotonic() - started
     nodes = sorted(staging.nodes + rest.nodes, key=lambda node: node.seconds, reverse=True)
-    slowest = [(f"{node.resource_type} {node.name}", round(node.seconds, 2)) for node in nodes[:SLOWEST_SHOWN]]
+    slowest = [node.timed() for node in nodes[:SLOWEST_SHOWN]]
     return TransformTiming(total_s, staging_s, matcher_s, total_s - staging_s - matcher_s, slowest,
                            blocking_chain(rest.nodes))
 

@@ -44,6 +44,10 @@ class NodeOutcome:
     started_at: float | None = None      # epoch seconds, compile start
     finished_at: float | None = None     # epoch seconds, execute end
 
+    def timed(self) -> tuple[str, float]:
+        """("model name", seconds): how the benchmark lists a node."""
+        return f"{self.resource_type} {self.name}", round(self.seconds, 2)
+
 
 @dataclass
 class DbtResult:
@@ -288,7 +292,7 @@ def blocking_chain(nodes: list[NodeOutcome]) -> list[tuple[str, float]]:
     chain = [max(timed.values(), key=lambda node: node.finished_at)] if timed else []
     while chain and (before := [n for n in waited_for(chain[-1]) if n not in chain]):
         chain.append(max(before, key=lambda node: node.finished_at))
-    return [(f"{node.resource_type} {node.name}", round(node.seconds, 2)) for node in reversed(chain)]
+    return [node.timed() for node in reversed(chain)]
 
 
 def _epoch(moment: Any) -> float:
