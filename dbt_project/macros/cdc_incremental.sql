@@ -243,6 +243,33 @@
 {% endmacro %}
 
 
+{#- The model's configured indexes that the state table lacks, created.
+    dbt creates a model's indexes with its table only, so an index added to
+    the config later (a new lookup path) would otherwise wait for the next
+    full refresh, and the lookup written for it would scan the state
+    meanwhile. An index counts as present when one with the same columns,
+    in order, and the same uniqueness exists (no predicate, no expression).
+    One catalog query per run. -#}
+{% macro cdc_add_missing_indexes(state) %}
+    {%- set configured = config.get('indexes', default=[]) -%}
+    {%- if not configured -%}{{ return(none) }}{%- endif -%}
+    {%- set present = cdc_scalar(
+        "select coalesce(string_agg(case when i.indisunique then 'unique:' else 'plain:' end || ("
+        ~ "select string_agg(a.attname, ',' order by k.ord) "
+        ~ "from unnest(i.indkey::int2[]) with ordinality as k(attnum, ord) "
+        ~ "join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum), ';'), '') "
+        ~ "from pg_index as i where i.indrelid = '" ~ state ~ "'::regclass "
+        ~ "and i.indpred is null and i.indexprs is null").split(';') -%}
+    {%- for index in configured -%}
+        {%- set key = ('unique:' if index.get('unique') else 'plain:') ~ (index['columns'] | join(',')) -%}
+        {%- if key not in present -%}
+            {{ log(this ~ ": creating the configured index on " ~ (index['columns'] | join(', ')) ~ " the state table lacks", info=True) }}
+            {%- call statement('index') -%}{{ get_create_index_sql(state, index) }}{%- endcall -%}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}
+
+
 {% materialization cdc_incremental, adapter='postgres' %}
     {%- set target_relation = this.incorporate(type='view') -%}
     {%- set state = cdc_state_relation(this) -%}
@@ -326,6 +353,7 @@
             insert into {{ state }} ({{ column_list }})
             {{ inserted }}
         {%- endcall -%}
+        {%- do cdc_add_missing_indexes(state) -%}
     {%- endif -%}
     {%- call statement('applied_through') -%}
         comment on table {{ state }} is 'cdc_applied_through={{ log_high | int }}'

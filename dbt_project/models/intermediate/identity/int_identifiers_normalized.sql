@@ -31,31 +31,21 @@
 
 with
 
-{%- set only_changed -%}
-    {%- if is_incremental() %}
-    where (select since from increment_window) is null
-        or customer_id in (select customer_id from identifiers_changed)
-    {%- endif %}
-{%- endset %}
-
 customers as (
 
-    select * from {{ ref('stg_shop__customers') }}
-    {{ only_changed }}
+    {{ identifiers_changed_rows(ref('stg_shop__customers')) }}
 
 ),
 
 customer_devices as (
 
-    select * from {{ ref('stg_shop__customer_devices') }}
-    {{ only_changed }}
+    {{ identifiers_changed_rows(ref('stg_shop__customer_devices')) }}
 
 ),
 
 web_events as (
 
-    select * from {{ ref('stg_shop__web_events') }}
-    {{ only_changed }}
+    {{ identifiers_changed_rows(ref('stg_shop__web_events')) }}
 
 ),
 
@@ -119,8 +109,7 @@ current_identifiers as (
 
     select identifiers.*
     from identifiers
-    inner join customers
-        on identifiers.customer_id = customers.customer_id
+    where identifiers.customer_id in (select customer_id from customers)
 
 ),
 
@@ -137,16 +126,22 @@ affected_groups as (
 
 ),
 
+-- looked up group by group (a few thousand index probes on this table's
+-- (identifier_type, identifier) index): as a join, the planner reads all of
+-- its rows (365k at 100k customers) to keep a few hundred
 unchanged_sharing as (
 
     select
         this.customer_id,
         this.identifier_type,
         this.identifier
-    from {{ this }} as this
-    inner join affected_groups
-        on this.identifier_type = affected_groups.identifier_type
-        and this.identifier = affected_groups.identifier
+    from affected_groups
+    cross join lateral (
+        select stored.customer_id, stored.identifier_type, stored.identifier
+        from {{ this }} as stored
+        where stored.identifier_type = affected_groups.identifier_type
+            and stored.identifier = affected_groups.identifier
+    ) as this
 
 ),
 {%- endif %}

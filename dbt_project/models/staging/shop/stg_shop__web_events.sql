@@ -1,4 +1,11 @@
 -- Current state of shop.web_events, kept up to date from the CDC change log.
+-- Beyond the folder's indexes: the identity graph looks up the anonymous ids
+-- of the customers whose identifiers changed (int_identifiers_normalized).
+{{ config(indexes=[
+    {'columns': ['_pk'], 'unique': true},
+    {'columns': ['_landing_id']},
+    {'columns': ['customer_id']},
+]) }}
 with
 
 source as (
