@@ -114,3 +114,34 @@ def test_the_view_shows_changes_landed_since_the_build_once_per_key(fresh_db: Se
             "select city from staging.stg_shop__customers__state where customer_id = %s", (edited,)).fetchone()
     assert state_city != "Tailorville", "the state table must still hold the old row, or the tail proves nothing"
     assert rows == [(edited, "Tailorville")]
+
+
+def state_index_columns(settings: Settings, model: str) -> list[str]:
+    with connect("warehouse", settings) as conn:
+        return sorted(
+            definition.split("USING btree ", 1)[1]
+            for (definition,) in conn.execute(
+                "select indexdef from pg_indexes where schemaname = 'staging' and tablename = %s",
+                (f"{model}__state",),
+            ).fetchall()
+        )
+
+
+def test_an_index_added_to_the_config_reaches_an_existing_state_table(fresh_db: Settings) -> None:
+    # dbt creates a model's configured indexes with its table only; a state
+    # built before its config gained one (the customer_id lookup of
+    # stg_shop__web_events) gets it on the next incremental run, once
+    settings = seeded_and_built(fresh_db, 5)
+    configured = state_index_columns(settings, "stg_shop__web_events")
+    assert "(customer_id)" in configured
+    with connect("warehouse", settings) as conn:
+        (name,) = conn.execute(
+            "select indexname from pg_indexes where schemaname = 'staging' "
+            "and tablename = 'stg_shop__web_events__state' and indexdef like '%%(customer_id)'"
+        ).fetchone()
+        conn.execute(f'drop index staging."{name}"')
+
+    build_staging(settings)
+    assert state_index_columns(settings, "stg_shop__web_events") == configured
+    build_staging(settings)
+    assert state_index_columns(settings, "stg_shop__web_events") == configured
