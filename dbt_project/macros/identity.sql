@@ -162,20 +162,47 @@
 {%- endmacro %}
 
 
--- The rows of `relation` (a staging model with customer_id) whose records
--- int_identifiers_normalized recomputes: all of them when its pre-hook says
--- so (increment_window.since is null), else the changed records', looked up
--- by index (`= any` of an array computed once). Two branches, each behind a
--- condition on the pre-hook's table alone, which Postgres checks once before
--- reading anything: one `where` with an `or` reads every row either way, and
--- an array of every record would be searched row by row.
-{% macro identifiers_changed_rows(relation) -%}
-    select * from {{ relation }}
+-- ---- int_customers_resolved, incrementally -------------------------------
+
+-- Pre-hook: the change window; the persons to rebuild (resolved_persons):
+-- those holding, now or at the last run, a record changed in the window or
+-- one whose person differs between the map and this table (mapped to
+-- another person, new, or gone from the map); all of them after a truncate
+-- of customers or with no usable mark. Their records now (resolved_records:
+-- customer_id, from the map) are what the model selects; their rows go.
+{% macro resolved_increment_begin() -%}
+    {{ increment_window(local_md5(model.raw_code)) }}
     {%- if is_incremental() %}
-    where (select since from increment_window) is not null
-        and customer_id = any(array(select customer_id from identifiers_changed))
-    union all
-    select * from {{ relation }}
-    where (select since from increment_window) is null
+    update increment_window set since = null
+    where exists (
+        select 1 from {{ increment_events(['customers']) }} as events where events.op = 't'
+    );
+    drop table if exists pg_temp.resolved_persons;
+    create temp table resolved_persons on commit drop as
+        with changed_records as (
+            {{ increment_changed_keys('customers', 'customer_id', 'bigint') }}
+        ),
+        moved as (
+            select person_map.person_id as person_now, stored.person_id as person_before
+            from {{ ref('int_person_map') }} as person_map
+            full join {{ this }} as stored
+                on person_map.customer_id = stored.customer_id
+            where person_map.person_id is distinct from stored.person_id
+                or person_map.customer_id in (select customer_id from changed_records)
+                or stored.customer_id in (select customer_id from changed_records)
+                or (select since from increment_window) is null
+        )
+        select person_now as person_id from moved where person_now is not null
+        union
+        select person_before from moved where person_before is not null;
+    analyze resolved_persons;
+    drop table if exists pg_temp.resolved_records;
+    create temp table resolved_records on commit drop as
+        select customer_id
+        from {{ ref('int_person_map') }}
+        where person_id in (select person_id from resolved_persons);
+    analyze resolved_records;
+    delete from {{ this }}
+    where person_id in (select person_id from resolved_persons);
     {%- endif %}
 {%- endmacro %}

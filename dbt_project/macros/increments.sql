@@ -80,3 +80,23 @@
     select distinct (events.pk ->> '{{ key }}')::{{ data_type }} as {{ key }}
     from {{ increment_events([source_table]) }} as events
 {%- endmacro %}
+
+
+-- The rows of `relation` an incremental model recomputes: all of them when
+-- its pre-hook says so (increment_window.since is null), else those whose
+-- `column` is among `keys` (a query), looked up by index: `= any` of an
+-- array computed once is an index condition, through a staging view's union
+-- with its tail too. Two branches, each behind a condition on the pre-hook's
+-- table alone, which Postgres checks once before reading anything: one
+-- `where` with an `or` reads every row either way, and an array of every
+-- key would be searched row by row. Not incremental: the whole relation.
+{% macro increment_rows(relation, column, keys) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where (select since from increment_window) is not null
+        and {{ column }} = any(array({{ keys }}))
+    union all
+    select * from {{ relation }}
+    where (select since from increment_window) is null
+    {%- endif %}
+{%- endmacro %}

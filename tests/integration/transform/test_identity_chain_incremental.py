@@ -10,7 +10,9 @@ phone; then the email moved on again (they split) in a run that stops after
 int_identifiers_normalized, and the matcher's links rewritten before the
 next full run, which must catch up on both.
 
-After each run the edges equal a ``--full-refresh`` rebuild of the model.
+After each run the edges, and the records resolved to their persons
+(int_customers_resolved, rebuilt per person), equal a ``--full-refresh``
+rebuild of the model.
 The person map is never fully refreshed (its history is the point), so it
 is checked against the same run with every cluster open: the last run's map
 put back with every record's cluster key and size cleared, which makes the
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.integration
 
 EDGES = "intermediate.int_identity_edges"
 PERSON_MAP = "intermediate.int_person_map"
+RESOLVED = "intermediate.int_customers_resolved"
 MAP_COLUMNS = ("customer_id, person_id, cluster_key, cluster_size, person_issued_at, "
                "previous_person_id, change, changed_at")
 
@@ -48,7 +51,7 @@ def latest_as_of(settings: Settings) -> str:
     return (latest + timedelta(seconds=1)).isoformat()
 
 
-def build(settings: Settings, as_of: str, *extra: str, select: str = "+int_person_map") -> None:
+def build(settings: Settings, as_of: str, *extra: str, select: str = "+int_customers_resolved") -> None:
     result = run_dbt(["run", "--select", select, *extra], vars={"as_of": as_of}, settings=settings)
     assert result.success, result.summary()
 
@@ -67,13 +70,15 @@ def person_map(settings: Settings) -> list[tuple]:
     return query(settings, f"select {MAP_COLUMNS} from {PERSON_MAP} order by customer_id")
 
 
-def physical_rows(settings: Settings, untouched: list[int]) -> tuple[list[tuple], list[tuple]]:
-    """(edges, map rows) of the untouched records with their ctid."""
+def physical_rows(settings: Settings, untouched: list[int]) -> tuple[list[tuple], ...]:
+    """(edges, map rows, resolved records) of the untouched records with their ctid."""
     return (
         query(settings, f"select ctid::text, customer_id_l, customer_id_r, edge_type from {EDGES} "
                         "where customer_id_l = any(%s) and customer_id_r = any(%s) order by 2, 3, 4",
               untouched, untouched),
         query(settings, f"select ctid::text, customer_id from {PERSON_MAP} "
+                        "where customer_id = any(%s) order by 2", untouched),
+        query(settings, f"select ctid::text, customer_id from {RESOLVED} "
                         "where customer_id = any(%s) order by 2", untouched),
     )
 
@@ -83,6 +88,13 @@ def assert_edges_equal_a_rebuild(settings: Settings, as_of: str) -> list[tuple]:
     build(settings, as_of, "--full-refresh", select="int_identity_edges")
     assert edges(settings) == incremental, "incremental edges != a rebuild of the same data"
     return incremental
+
+
+def assert_resolved_equals_a_rebuild(settings: Settings, as_of: str) -> None:
+    incremental = query(settings, f"select * from {RESOLVED} order by customer_id")
+    build(settings, as_of, "--full-refresh", select="int_customers_resolved")
+    assert query(settings, f"select * from {RESOLVED} order by customer_id") == incremental, (
+        "incremental resolved records != a rebuild of the same data")
 
 
 def snapshot_person_map(settings: Settings) -> None:
@@ -174,7 +186,7 @@ def test_incremental_identity_chain_equals_a_rebuild(fresh_db: Settings) -> None
             (phone_owner,),
         ).fetchone()
     before = physical_rows(settings, untouched)
-    assert before[0] and before[1], "the untouched records must have edges and map rows to watch"
+    assert all(before), "the untouched records must have edges, map rows and resolved rows to watch"
     snapshot_person_map(settings)
     run_capture(settings, max_seconds=120)
     as_of = latest_as_of(settings)
@@ -190,6 +202,7 @@ def test_incremental_identity_chain_equals_a_rebuild(fresh_db: Settings) -> None
     assert not [e for e in merged_edges if deleted in (e[0], e[1])], "a deleted record's edges must go"
     assert (min(taker, owner), max(taker, owner), "email") in {e[:3] for e in merged_edges}
     assert (phone_owner, newcomer, "phone") in {e[:3] for e in merged_edges}
+    assert_resolved_equals_a_rebuild(settings, as_of)
 
     # the taker moves on (they split) in a run that stops after the identifiers; the
     # matcher then drops a link, adds one and rescores one; the next full run catches up
@@ -220,6 +233,7 @@ def test_incremental_identity_chain_equals_a_rebuild(fresh_db: Settings) -> None
     assert (min(taker, phone_owner), max(taker, phone_owner), "probabilistic") in {e[:3] for e in split_edges}
     assert (link_l, link_r, "probabilistic") in {e[:3] for e in split_edges}
     assert [e[5:] for e in split_edges if e[:2] == (rescored_l, rescored_r)] == [(0.997, "test-2")]
+    assert_resolved_equals_a_rebuild(settings, as_of)
 
 
 def test_a_new_id_is_never_one_a_settled_cluster_holds(pg: Settings) -> None:

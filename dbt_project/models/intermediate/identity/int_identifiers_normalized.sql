@@ -33,19 +33,19 @@ with
 
 customers as (
 
-    {{ identifiers_changed_rows(ref('stg_shop__customers')) }}
+    {{ increment_rows(ref('stg_shop__customers'), 'customer_id', 'select customer_id from identifiers_changed') }}
 
 ),
 
 customer_devices as (
 
-    {{ identifiers_changed_rows(ref('stg_shop__customer_devices')) }}
+    {{ increment_rows(ref('stg_shop__customer_devices'), 'customer_id', 'select customer_id from identifiers_changed') }}
 
 ),
 
 web_events as (
 
-    {{ identifiers_changed_rows(ref('stg_shop__web_events')) }}
+    {{ increment_rows(ref('stg_shop__web_events'), 'customer_id', 'select customer_id from identifiers_changed') }}
 
 ),
 
