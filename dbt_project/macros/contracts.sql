@@ -14,14 +14,30 @@
 --
 -- Same result as dbt's own path: the contract's column check runs first
 -- (get_assert_columns_equivalent), columns come out in the contract's order
--- cast to its data types, and constraints are those of the YAML. Temporary
--- tables (incremental builds) and tables without a contract go to dbt-postgres
--- unchanged.
+-- cast to its data types, and constraints are those of the YAML. Tables
+-- without a contract go to dbt-postgres unchanged.
+--
+-- An incremental run's batch (the temporary table its rows are selected
+-- into, then inserted from) gets the contract's constraints the same way,
+-- but foreign keys (a temporary table's may only reference temporary
+-- ones): a broken rule then fails the build at the ALTER, naming the
+-- constraint, where the insert into the model's table would have failed
+-- with the whole row in its message ("Failing row contains (...)"). The
+-- insert still checks uniqueness against the rows already in the table
+-- (its message names the key only).
 {% macro postgres__create_table_as(temporary, relation, sql) -%}
   {%- set contract_config = config.get('contract') -%}
-  {%- if temporary or not contract_config.enforced -%}
+  {%- if not contract_config.enforced -%}
     {{ return(dbt.postgres__create_table_as(temporary, relation, sql)) }}
   {%- endif -%}
+  {%- if temporary -%}
+    {{ dbt.postgres__create_table_as(temporary, relation, sql) }};
+    {%- set constraints = tailor_contract_constraints(foreign_keys=false) %}
+    {%- if constraints %}
+    alter table {{ relation }}
+      {{ constraints | join(',\n      ') }};
+    {%- endif %}
+  {%- else -%}
   {%- set unlogged = config.get('unlogged', default=false) -%}
   {%- set sql_header = config.get('sql_header', none) -%}
   {{ sql_header if sql_header is not none }}
@@ -50,6 +66,7 @@
   -- transaction.
   set local default_statistics_target = 30;
   analyze {{ relation }};
+  {%- endif %}
 {%- endmacro %}
 
 
@@ -59,12 +76,12 @@
 
 
 -- The ALTER TABLE subcommands for the model's constraints, column level
--- then model level.
-{% macro tailor_contract_constraints() %}
+-- then model level; without foreign keys if `foreign_keys` is false.
+{% macro tailor_contract_constraints(foreign_keys=true) %}
   {%- set commands = [] -%}
   {%- for column in model['columns'].values() -%}
     {%- set name = tailor_contract_column(column) -%}
-    {%- for constraint in column.get('constraints', []) -%}
+    {%- for constraint in column.get('constraints', []) if foreign_keys or constraint['type'] != 'foreign_key' -%}
       {%- if constraint['type'] == 'not_null' -%}
         {%- do commands.append('alter column ' ~ name ~ ' set not null') -%}
       {%- else -%}
@@ -72,7 +89,7 @@
       {%- endif -%}
     {%- endfor -%}
   {%- endfor -%}
-  {%- for constraint in model.get('constraints', []) -%}
+  {%- for constraint in model.get('constraints', []) if foreign_keys or constraint['type'] != 'foreign_key' -%}
     {%- if constraint['type'] == 'not_null' -%}
       {%- for name in constraint.get('columns', []) -%}
         {%- do commands.append('alter column ' ~ name ~ ' set not null') -%}
