@@ -4,6 +4,10 @@
 -- Reads a staging view only: the matcher runs before the identity models.
 -- %(blocked)s is the identity_blocked_values dbt var. record_md5 fingerprints
 -- the row as compared: the matcher rescores a record only when it changes.
+--
+-- `prepared` is materialised: inlined, md5(prepared::text) rebuilt the row
+-- from its expressions and ran every regular expression a second time
+-- (0.80 s against 0.59 s for this query at 100k customers).
 with
 
 customers as (
@@ -12,7 +16,7 @@ customers as (
 
 ),
 
-prepared as (
+prepared as materialized (
 
     select
         customer_id as unique_id,
@@ -22,15 +26,18 @@ prepared as (
         nullif(lower(city), '') as city,
         nullif(lower(replace(postcode, ' ', '')), '') as postcode,
         case
-            when length(regexp_replace(phone, '[^0-9]', '', 'g')) >= 7
-                and regexp_replace(phone, '[^0-9]', '', 'g') <> all(%(blocked)s)
-                then regexp_replace(phone, '[^0-9]', '', 'g')
+            when length(phone_digits.digits) >= 7
+                and phone_digits.digits <> all(%(blocked)s)
+                then phone_digits.digits
         end as phone,
         case
             when is_valid_email and email_normalized <> all(%(blocked)s)
                 then split_part(split_part(email_normalized, '@', 1), '+', 1)
         end as email_local
     from customers
+    cross join lateral (
+        select regexp_replace(phone, '[^0-9]', '', 'g') as digits
+    ) as phone_digits
 
 )
 
