@@ -106,7 +106,12 @@ browsing_by_product as (
 
 ),
 
-product_categories as (
+-- materialized: the catalogue is a few hundred rows, read through the
+-- staging views (state plus change-log tail). Inlined, an incremental run
+-- (a thousand persons, grouped rows estimated at one) joined it in a nested
+-- loop that recomputed the views per browsed product: 0.37 s of a 0.6 s
+-- node at 100k customers, 0.12 s with it computed once
+product_categories as materialized (
 
     select
         products.product_id,
