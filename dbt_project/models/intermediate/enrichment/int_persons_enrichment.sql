@@ -34,43 +34,17 @@ customers as (
 
 ),
 
-enrichment_decisions as (
-
-    select consents.*
-    from {{ ref('stg_shop__consents') }} as consents
-    cross join run
-    where consents.purpose = 'enrichment'
-        and consents.recorded_at <= run.as_of
-
-),
-
-latest_decisions as (
-
-    select distinct on (customers.person_id)
-        customers.person_id,
-        enrichment_decisions.is_granted,
-        enrichment_decisions.recorded_at
-    from enrichment_decisions
-    inner join customers
-        on enrichment_decisions.customer_id = customers.customer_id
-    order by customers.person_id, enrichment_decisions.recorded_at desc, enrichment_decisions.is_granted asc
-
-),
-
-consented as (
-
-    select person_id, recorded_at as enrichment_consent_at
-    from latest_decisions
-    where is_granted
-
-),
-
 deliveries as (
 
     select * from {{ ref('stg_enrich__vendor_attributes') }}
 
 ),
 
+-- every record a delivery matches, consented or not (the consent filter
+-- joins per person below). Matches first, consent second: consent is read
+-- only for the people a vendor knows, and with no delivery at all the
+-- build reads no consent (it read every enrichment decision, about 0.5 s
+-- at 100k customers, to keep none of them)
 matched as (
 
     select
@@ -81,8 +55,39 @@ matched as (
     from deliveries
     inner join customers
         on deliveries.email_sha256 = customers.email_sha256
-    inner join consented
-        on customers.person_id = consented.person_id
+
+),
+
+enrichment_decisions as (
+
+    select consents.*
+    from {{ ref('stg_shop__consents') }} as consents
+    cross join run
+    where consents.purpose = 'enrichment'
+        and consents.recorded_at <= run.as_of
+
+),
+
+-- across all of the matched person's records, not only the matched ones
+latest_decisions as (
+
+    select distinct on (records.person_id)
+        records.person_id,
+        enrichment_decisions.is_granted,
+        enrichment_decisions.recorded_at
+    from enrichment_decisions
+    inner join {{ ref('int_customers_resolved') }} as records
+        on enrichment_decisions.customer_id = records.customer_id
+    where records.person_id in (select matched.person_id from matched)
+    order by records.person_id, enrichment_decisions.recorded_at desc, enrichment_decisions.is_granted asc
+
+),
+
+consented as (
+
+    select person_id, recorded_at as enrichment_consent_at
+    from latest_decisions
+    where is_granted
 
 ),
 
