@@ -56,9 +56,10 @@
 -- [model name, time column, 'person_id'] for a model keyed by person; `windows`:
 -- the window lengths in days, 0 standing for the "up to as_of" edge itself;
 -- `settings`: anything else the rows depend on (vars), for the fingerprint;
--- `copied`: [model name, column] pairs of person-grain inputs the model
--- keeps a copy of (a value computed over everyone, such as an imputed time
--- zone): persons whose copy differs are recomputed too.
+-- `copied`: [model name, column, column...] lists of person-grain inputs
+-- the model keeps a copy of (values another model computes, for persons
+-- this one cannot tell it changed): persons whose copy of any of those
+-- columns differs are recomputed too (one join per model).
 {% macro persons_increment_begin(sources, windows, settings=[], copied=[]) -%}
     {%- set fingerprint = local_md5(model.raw_code ~ tojson([sources, windows, settings, copied])) -%}
     drop table if exists pg_temp.persons_increment;
@@ -133,7 +134,10 @@
     from {{ ref(input[0]) }} as inputs
     inner join {{ this }} as stored
         on inputs.person_id = stored.person_id
-    where inputs.{{ input[1] }} is distinct from stored.{{ input[1] }}
+    where
+        {%- for column in input[1:] %}
+        inputs.{{ column }} is distinct from stored.{{ column }}{{ " or" if not loop.last }}
+        {%- endfor %}
     {%- endfor %}
     {%- endif %};
     analyze persons_to_rebuild;

@@ -1,6 +1,7 @@
 """Person-grain features built incrementally equal a full rebuild when only time passes.
 
-The feature models (activity, category affinity, traits, send hours) recompute
+The feature models (activity, engagement, category affinity, traits, send
+hours) recompute
 only the persons whose inputs changed (int_persons_changed) and those with an
 event crossing one of their window edges as as_of moves. Shown on a small
 captured shop, with no change to the data at all:
@@ -34,7 +35,7 @@ FEATURES = (
     "intermediate.int_person_categories_scored",
     "intermediate.int_persons_traits_merged",
     "intermediate.int_persons_send_hours_chosen",
-    "intermediate.int_persons_engagement_scored",
+    "intermediate.int_persons_engagement_weighted",
     "marts.customer_profiles",
 )
 

@@ -1,7 +1,7 @@
 -- Web and email activity per person up to as_of: counts in the short and
 -- long windows (vars activity_window_days, long_activity_window_days), email
 -- send/open/click rates, the time-decayed counts the engagement score is made
--- of (int_persons_engagement_scored), the preferred device, and the last
+-- of (int_persons_engagement_weighted), the preferred device, and the last
 -- time we saw them at all. Nothing after as_of counts.
 --
 -- Web events include anonymous ones stitched to a customer through their
@@ -15,7 +15,8 @@
 -- the persons int_persons_changed marked since the last one and those with
 -- an event crossing a window edge as as_of moved. The decayed counts are
 -- kept decayed to the decay epoch (decay_epoch column), so they do not move
--- with as_of: int_persons_engagement_scored scales them to as_of.
+-- with as_of: int_persons_engagement_weighted weighs them, still as of the
+-- epoch, and customer_profiles scales the sum to as_of.
 {%- set short_days = var('activity_window_days') %}
 {%- set long_days = var('long_activity_window_days') %}
 {%- set device_days = var('preferred_device_window_days') %}

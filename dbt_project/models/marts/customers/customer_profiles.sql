@@ -53,9 +53,16 @@ activity as (
 
 ),
 
+-- engagement points are kept as of the decay epoch: seen from as_of here
+-- (the score: _customers__docs.md, profile_engagement_score)
 engagement as (
 
-    select * from {{ ref('int_persons_engagement_scored') }}
+    select
+        weighted.person_id,
+        weighted.engagement_points_at_epoch
+            * {{ decay_to_as_of('run.as_of', 'weighted.decay_epoch', var('engagement_half_life_days')) }} as engagement_points
+    from {{ ref('int_persons_engagement_weighted') }} as weighted
+    cross join run
 
 ),
 
@@ -297,8 +304,8 @@ final as (
             orders.last_order_at,
             '-infinity'::timestamptz
         ), '-infinity'::timestamptz) as last_activity_at,
-        coalesce(engagement.engagement_score, 0) as engagement_score,
-        coalesce(engagement.engagement_points, 0) as engagement_points,
+        coalesce(round((100 * (1 - exp(-engagement.engagement_points / {{ var('engagement_score_scale') }})))::numeric, 2), 0) as engagement_score,
+        coalesce(round(engagement.engagement_points::numeric, 4), 0) as engagement_points,
 
         -- contextual and progressive profiling (collector)
         traits.last_device_type,
