@@ -1,9 +1,8 @@
 """Person-grain features built incrementally equal a full rebuild when only time passes.
 
 The feature models (activity, engagement, category affinity, traits, send
-hours) recompute
-only the persons whose inputs changed (int_persons_changed) and those with an
-event crossing one of their window edges as as_of moves. Shown on a small
+hours) recompute only the persons whose inputs changed (int_persons_changed)
+and those with an event crossing one of their window edges as as_of moves. Shown on a small
 captured shop, with no change to the data at all:
 
 * as_of 45 days later: events leave the 30- and 90-day windows, events landed
