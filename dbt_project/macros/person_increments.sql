@@ -59,9 +59,15 @@
 -- `copied`: [model name, column, column...] lists of person-grain inputs
 -- the model keeps a copy of (values another model computes, for persons
 -- this one cannot tell it changed): persons whose copy of any of those
--- columns differs are recomputed too (one join per model).
-{% macro persons_increment_begin(sources, windows, settings=[], copied=[]) -%}
-    {%- set fingerprint = local_md5(model.raw_code ~ tojson([sources, windows, settings, copied])) -%}
+-- columns differs are recomputed too (one join per model);
+-- `logged`: for a model keyed by a shop table's key that int_persons_changed
+-- does not follow, [[log tables], key column (bigint), model with the key and
+-- customer_id]: the persons owning a key the change log has (any of the
+-- log tables, by their primary-key image) since the model's last mark, both
+-- the current owner (through that model) and the one the model's table has
+-- (the key deleted, or moved to another person).
+{% macro persons_increment_begin(sources, windows, settings=[], copied=[], logged=none) -%}
+    {%- set fingerprint = local_md5(model.raw_code ~ tojson([sources, windows, settings, copied, logged])) -%}
     drop table if exists pg_temp.persons_increment;
     create temp table persons_increment on commit drop as
     with changed as (
@@ -139,6 +145,27 @@
         inputs.{{ column }} is distinct from stored.{{ column }}{{ " or" if not loop.last }}
         {%- endfor %}
     {%- endfor %}
+    {%- endif %}
+    {%- if logged %}
+    {%- set logged_keys -%}
+        select (events.pk ->> '{{ logged[1] }}')::bigint
+        from {{ source('shop', 'cdc_events') }} as events
+        where events.source_table in ('{{ logged[0] | join("', '") }}')
+            and events.landing_id > (select since from persons_increment)
+            and events.landing_id <= (select upto from persons_increment)
+    {%- endset %}
+    union
+    select resolved.person_id
+    from {{ ref(logged[2]) }} as current_rows
+    inner join {{ ref('int_customers_resolved') }} as resolved
+        on current_rows.customer_id = resolved.customer_id
+    where current_rows.{{ logged[1] }} = any(array({{ logged_keys }}))
+    {%- if is_incremental() %}
+    union
+    select stored.person_id
+    from {{ this }} as stored
+    where stored.{{ logged[1] }} = any(array({{ logged_keys }}))
+    {%- endif %}
     {%- endif %};
     analyze persons_to_rebuild;
 

@@ -110,6 +110,30 @@ def test_incremental_build_equals_full_refresh(fresh_db: Settings) -> None:
             "select min(customer_id), 'hiking', 'survey', now() from customers"
         )
         shop.execute("update web_events set url = '/toast-2' where event_id = %s", (event_id,))
+        # carts, which int_carts_attributed follows through the change log:
+        # one moved to another customer (both owners' carts change), a line
+        # added to another and a quantity changed in a third
+        moved = shop.execute(
+            "update carts set customer_id = (select max(customer_id) from customers), updated_at = now() "
+            "where cart_id = (select min(cart_id) from carts where customer_id is not null "
+            "and customer_id <> (select max(customer_id) from customers)) returning cart_id"
+        ).fetchall()
+        added = shop.execute(
+            "insert into cart_items (cart_id, product_id, quantity, added_at) "
+            "select carts.cart_id, products.product_id, 2, now() from carts cross join products "
+            "where carts.customer_id is not null and carts.cart_id <> all(%s) "
+            "and not exists (select 1 from cart_items where cart_items.cart_id = carts.cart_id "
+            "and cart_items.product_id = products.product_id) "
+            "order by carts.cart_id desc, products.product_id limit 1 returning cart_id",
+            ([cart_id for (cart_id,) in moved],),
+        ).fetchall()
+        changed = shop.execute(
+            "update cart_items set quantity = quantity + 1 where (cart_id, product_id) = "
+            "(select cart_id, product_id from cart_items where cart_id <> all(%s) "
+            "order by cart_id, product_id limit 1) returning cart_id",
+            ([cart_id for (cart_id,) in moved + added],),
+        ).fetchall()
+        assert len(moved) == len(added) == len(changed) == 1
     run_capture(settings, max_seconds=120)
     with connect("warehouse", settings) as wh:
         marked = wh.execute(

@@ -1,4 +1,11 @@
 -- Current state of shop.cart_items, kept up to date from the CDC change log.
+-- Beyond the folder's indexes: int_carts_attributed looks lines up by cart
+-- (the carts of the persons it recomputes).
+{{ config(indexes=[
+    {'columns': ['_pk'], 'unique': true},
+    {'columns': ['_landing_id']},
+    {'columns': ['cart_id']},
+]) }}
 with
 
 source as (

@@ -1,4 +1,13 @@
 -- Current state of shop.carts, kept up to date from the CDC change log.
+-- Beyond the folder's indexes: int_carts_attributed looks carts up by
+-- customer (the persons it recomputes) and by time (carts crossing "up to
+-- as_of" as it moves); by id it has the primary key's.
+{{ config(indexes=[
+    {'columns': ['_pk'], 'unique': true},
+    {'columns': ['_landing_id']},
+    {'columns': ['customer_id']},
+    {'columns': ['updated_at']},
+]) }}
 with
 
 source as (
