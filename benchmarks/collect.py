@@ -37,11 +37,12 @@ def _free_port() -> int:
 
 def _scratch_shop(admin_url: str, db_url: str) -> None:
     """A fresh database with the shop schema the collector writes to."""
+    from tailor.db.embedded import create_database
     from tailor.db.migrate import MIGRATIONS_DIR
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{BENCH_DB}" with (force)')
-        conn.execute(f'create database "{BENCH_DB}"')
+        create_database(conn, BENCH_DB)
     with psycopg.connect(db_url) as conn:
         for name in ("V001__shop_schema.sql", "V003__collector.sql"):
             conn.execute((MIGRATIONS_DIR / "shop" / name).read_text())

@@ -138,7 +138,7 @@ def reset_databases(settings: Settings) -> None:
     """Drop and re-create `shop` and `warehouse` (replication slots first)."""
     import psycopg
 
-    from tailor.db.embedded import EmbeddedPostgres
+    from tailor.db.embedded import EmbeddedPostgres, create_database
     from tailor.db.migrate import migrate
 
     state = EmbeddedPostgres(settings).read_state()
@@ -148,7 +148,7 @@ def reset_databases(settings: Settings) -> None:
             conn.execute("select pg_drop_replication_slot(%s)", (slot,))
         for name in ("shop", "warehouse"):
             conn.execute(f'drop database if exists "{name}" with (force)')
-            conn.execute(f'create database "{name}"')
+            create_database(conn, name)
     migrate("shop", settings)
     migrate("warehouse", settings)
 

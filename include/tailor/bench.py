@@ -56,6 +56,7 @@ def scratch_databases(
     import psycopg
 
     from tailor.db.connect import database_url
+    from tailor.db.embedded import create_database
     from tailor.db.migrate import migrate
     from tailor.db.service import ensure_database
 
@@ -75,7 +76,7 @@ def scratch_databases(
     with psycopg.connect(admin_url, autocommit=True) as admin:
         drop(admin)
         for database in (shop, warehouse):
-            admin.execute(f'create database "{database}"')
+            create_database(admin, database)
     settings = dataclasses.replace(
         base,
         source_url=with_dbname(database_url("shop", base), shop),

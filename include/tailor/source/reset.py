@@ -14,7 +14,7 @@ from tailor.db.migrate import migrate
 
 def recreate_shop(settings: Settings | None = None) -> None:
     """Drop the shop database (and replication slots reading it), re-create and migrate it."""
-    from tailor.db.embedded import EmbeddedPostgres
+    from tailor.db.embedded import EmbeddedPostgres, create_database
 
     settings = settings or get_settings()
     if not settings.embedded:
@@ -30,5 +30,5 @@ def recreate_shop(settings: Settings | None = None) -> None:
         for (slot,) in slots:
             conn.execute("select pg_drop_replication_slot(%s)", (slot,))
         conn.execute('drop database if exists "shop" with (force)')
-        conn.execute('create database "shop"')
+        create_database(conn, "shop")
     migrate("shop", settings)
