@@ -84,4 +84,19 @@ def test_features_follow_as_of_incrementally(fresh_db: Settings) -> None:
     for moved in (as_of + timedelta(days=45), as_of - timedelta(days=15)):
         assert_equals_full_refresh(settings, moved)
     next_year = as_of.replace(year=as_of.year + 1, month=1, day=10)
+    # engagement built alone into the new year: activity still holds last
+    # year's decay epoch, and engagement sums its orders to the same epoch
+    # and says so (the profile scales each row from its own epoch); labelled
+    # with the new one, every score would be off by a year of decay
+    result = run_dbt(["run", "--select", "int_persons_engagement_weighted"],
+                     vars={"as_of": next_year.isoformat()}, settings=settings)
+    assert result.success, result.summary()
+    with connect("warehouse", settings) as conn:
+        epochs = conn.execute(
+            "select count(*), count(*) filter (where engagement.decay_epoch = activity.decay_epoch), "
+            "min(extract(year from engagement.decay_epoch at time zone 'UTC')) "
+            "from intermediate.int_persons_engagement_weighted as engagement "
+            "join intermediate.int_persons_activity_aggregated as activity using (person_id)"
+        ).fetchone()
+    assert epochs[0] > 0 and epochs[0] == epochs[1] and epochs[2] == as_of.year, epochs
     assert_equals_full_refresh(settings, next_year)

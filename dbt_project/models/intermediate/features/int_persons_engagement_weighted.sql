@@ -11,7 +11,9 @@
 -- click), web sessions (from their start), cart adds and revenue orders.
 -- Weights: var engagement_weights; half-life: var engagement_half_life_days.
 -- The email/web counts are int_persons_activity_aggregated's; orders are
--- decayed here, the same way.
+-- decayed here, the same way and to the same epoch (the row's decay_epoch
+-- is activity's: a model run alone across a new year still sums terms of
+-- one epoch, and activity's next rebuild differs from the copy).
 --
 -- Incremental per person (macros/person_increments.sql): kept at the epoch,
 -- nothing here moves when only as_of does, so a run recomputes the persons
@@ -23,7 +25,7 @@
 {%- set half_life = var('engagement_half_life_days') %}
 {%- set weights = var('engagement_weights') %}
 {%- set copied = ['email_opens_decayed_at_epoch', 'email_clicks_decayed_at_epoch',
-                  'web_sessions_decayed_at_epoch', 'add_to_carts_decayed_at_epoch'] %}
+                  'web_sessions_decayed_at_epoch', 'add_to_carts_decayed_at_epoch', 'decay_epoch'] %}
 {{
     config(
         materialized='incremental',
@@ -36,7 +38,7 @@
             [var('engagement_half_life_days'), var('engagement_weights')],
             copied=[['int_persons_activity_aggregated',
                      'email_opens_decayed_at_epoch', 'email_clicks_decayed_at_epoch',
-                     'web_sessions_decayed_at_epoch', 'add_to_carts_decayed_at_epoch']]) }}",
+                     'web_sessions_decayed_at_epoch', 'add_to_carts_decayed_at_epoch', 'decay_epoch']]) }}",
         post_hook="{{ persons_increment_close() }}"
     )
 }}
@@ -46,7 +48,7 @@ with
 -- as_of() once: unset, it is a scan of the change log's watermarks
 run as (
 
-    select {{ as_of() }} as as_of, {{ decay_epoch() }} as epoch
+    select {{ as_of() }} as as_of
 
 ),
 
@@ -70,8 +72,10 @@ orders_decayed as (
 
     select
         orders.person_id,
-        sum({{ decay_at_epoch('orders.ordered_at', half_life, 'run.epoch') }}) as orders_decayed_at_epoch
+        sum({{ decay_at_epoch('orders.ordered_at', half_life, 'activity.decay_epoch') }}) as orders_decayed_at_epoch
     from orders
+    inner join activity
+        on orders.person_id = activity.person_id
     cross join run
     where orders.ordered_at <= run.as_of
     group by orders.person_id
@@ -95,15 +99,19 @@ components as (
 weighted as (
 
     select
-        components.*,
+        person_id,
+        email_opens_decayed_at_epoch,
+        email_clicks_decayed_at_epoch,
+        web_sessions_decayed_at_epoch,
+        add_to_carts_decayed_at_epoch,
+        orders_decayed_at_epoch,
         {{ weights['email_open'] }} * email_opens_decayed_at_epoch
         + {{ weights['email_click'] }} * email_clicks_decayed_at_epoch
         + {{ weights['web_session'] }} * web_sessions_decayed_at_epoch
         + {{ weights['add_to_cart'] }} * add_to_carts_decayed_at_epoch
         + {{ weights['order'] }} * orders_decayed_at_epoch as engagement_points_at_epoch,
-        run.epoch as decay_epoch
+        decay_epoch
     from components
-    cross join run
 
 )
 
