@@ -65,7 +65,8 @@
 -- customer_id]: the persons owning a key the change log has (any of the
 -- log tables, by their primary-key image) since the model's last mark, both
 -- the current owner (through that model) and the one the model's table has
--- (the key deleted, or moved to another person).
+-- (the key deleted, or moved to another person); everyone after a truncate
+-- of one of the log tables (its log row has no key).
 {% macro persons_increment_begin(sources, windows, settings=[], copied=[], logged=none) -%}
     {%- set fingerprint = local_md5(model.raw_code ~ tojson([sources, windows, settings, copied, logged])) -%}
     drop table if exists pg_temp.persons_increment;
@@ -166,6 +167,17 @@
     from {{ this }} as stored
     where stored.{{ logged[1] }} = any(array({{ logged_keys }}))
     {%- endif %}
+    union
+    select person_id from {{ ref('int_persons_changed') }}
+    where is_current
+        and exists (
+            select 1
+            from {{ source('shop', 'cdc_events') }} as events
+            where events.source_table in ('{{ logged[0] | join("', '") }}')
+                and events.op = 't'
+                and events.landing_id > (select since from persons_increment)
+                and events.landing_id <= (select upto from persons_increment)
+        )
     {%- endif %};
     analyze persons_to_rebuild;
 
