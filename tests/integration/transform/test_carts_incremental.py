@@ -16,12 +16,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from person_builds import assert_equals_full_refresh, build, rows
 
 from tailor.cdc.capture import run_capture
 from tailor.config import Settings
 from tailor.db.connect import connect
 from tailor.source.generate import seed
-from tailor.transform.dbt import run_dbt
 
 pytestmark = pytest.mark.integration
 
@@ -32,17 +32,6 @@ def latest_change(settings: Settings) -> datetime:
     with connect("warehouse", settings) as conn:
         (latest,) = conn.execute("select max(source_ts) from raw.cdc_events").fetchone()
     return latest + timedelta(seconds=1)
-
-
-def build(settings: Settings, as_of: datetime, *extra: str) -> None:
-    result = run_dbt(["run", "--select", "+customer_profiles", *extra],
-                     vars={"as_of": as_of.isoformat()}, settings=settings)
-    assert result.success, result.summary()
-
-
-def rows(settings: Settings) -> dict[str, list[tuple]]:
-    with connect("warehouse", settings) as conn:
-        return {name: conn.execute(f"select t::text from {name} as t order by 1").fetchall() for name in COMPARED}
 
 
 def cart_locations(settings: Settings) -> dict[int, tuple[str, str]]:
@@ -88,7 +77,7 @@ def test_carts_follow_the_change_log(fresh_db: Settings) -> None:
     as_of = latest_change(settings)
 
     build(settings, as_of)
-    incremental = rows(settings)
+    incremental = rows(settings, COMPARED)
     after = cart_locations(settings)
     assert deleted not in after and after[moved][0] != before[moved][0]
     owners = {before[cart_id][0] for cart_id in carts} | {after[moved][0]}
@@ -108,11 +97,4 @@ def test_carts_follow_the_change_log(fresh_db: Settings) -> None:
     as_of = latest_change(settings)
     build(settings, as_of)
     assert len(cart_locations(settings)) == 1
-    assert_equals_full_refresh(settings, as_of, rows(settings))
-
-
-def assert_equals_full_refresh(settings: Settings, as_of: datetime, incremental: dict[str, list[tuple]]) -> None:
-    build(settings, as_of, "--full-refresh")
-    full = rows(settings)
-    differing = [name for name in COMPARED if incremental[name] != full[name]]
-    assert not differing, f"incremental != full refresh as of {as_of}: {differing}"
+    assert_equals_full_refresh(settings, as_of, rows(settings, COMPARED))

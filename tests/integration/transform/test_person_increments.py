@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from person_builds import assert_equals_full_refresh, build, rows
 
 from tailor.cdc.capture import run_capture
 from tailor.config import Settings
@@ -39,17 +40,6 @@ FEATURES = (
 )
 
 
-def build(settings: Settings, as_of: datetime, *extra: str) -> None:
-    result = run_dbt(["run", "--select", "+customer_profiles", *extra],
-                     vars={"as_of": as_of.isoformat()}, settings=settings)
-    assert result.success, result.summary()
-
-
-def rows(settings: Settings) -> dict[str, list[tuple]]:
-    with connect("warehouse", settings) as conn:
-        return {name: conn.execute(f"select t::text from {name} as t order by 1").fetchall() for name in FEATURES}
-
-
 def locations(settings: Settings) -> dict[str, str]:
     with connect("warehouse", settings) as conn:
         return dict(conn.execute(
@@ -57,13 +47,9 @@ def locations(settings: Settings) -> dict[str, str]:
         ).fetchall())
 
 
-def assert_equals_full_refresh(settings: Settings, as_of: datetime) -> None:
+def assert_rebuild_equals_full_refresh(settings: Settings, as_of: datetime) -> None:
     build(settings, as_of)
-    incremental = rows(settings)
-    build(settings, as_of, "--full-refresh")
-    full = rows(settings)
-    differing = [name for name in FEATURES if incremental[name] != full[name]]
-    assert not differing, f"incremental != full refresh as of {as_of}: {differing}"
+    assert_equals_full_refresh(settings, as_of, rows(settings, FEATURES))
 
 
 def test_features_follow_as_of_incrementally(fresh_db: Settings) -> None:
@@ -82,7 +68,7 @@ def test_features_follow_as_of_incrementally(fresh_db: Settings) -> None:
     assert kept >= 0.9 * len(after), f"a one-second step rewrote {len(after) - kept} of {len(after)} persons"
 
     for moved in (as_of + timedelta(days=45), as_of - timedelta(days=15)):
-        assert_equals_full_refresh(settings, moved)
+        assert_rebuild_equals_full_refresh(settings, moved)
     next_year = as_of.replace(year=as_of.year + 1, month=1, day=10)
     # engagement built alone into the new year: activity still holds last
     # year's decay epoch, and engagement sums its orders to the same epoch
@@ -99,4 +85,4 @@ def test_features_follow_as_of_incrementally(fresh_db: Settings) -> None:
             "join intermediate.int_persons_activity_aggregated as activity using (person_id)"
         ).fetchone()
     assert epochs[0] > 0 and epochs[0] == epochs[1] and epochs[2] == as_of.year, epochs
-    assert_equals_full_refresh(settings, next_year)
+    assert_rebuild_equals_full_refresh(settings, next_year)

@@ -24,6 +24,8 @@
 -- them was about 1 s of each incremental build at 100k customers.
 {%- set half_life = var('engagement_half_life_days') %}
 {%- set weights = var('engagement_weights') %}
+{#- activity's columns copied here: selected below, and compared by the
+    pre-hook (rendered into its text, so the two lists cannot drift) -#}
 {%- set copied = ['email_opens_decayed_at_epoch', 'email_clicks_decayed_at_epoch',
                   'web_sessions_decayed_at_epoch', 'add_to_carts_decayed_at_epoch', 'decay_epoch'] %}
 {{
@@ -36,9 +38,7 @@
             [['int_orders_attributed', 'ordered_at', 'person_id']],
             [0],
             [var('engagement_half_life_days'), var('engagement_weights')],
-            copied=[['int_persons_activity_aggregated',
-                     'email_opens_decayed_at_epoch', 'email_clicks_decayed_at_epoch',
-                     'web_sessions_decayed_at_epoch', 'add_to_carts_decayed_at_epoch', 'decay_epoch']]) }}",
+            copied=[" ~ tojson(['int_persons_activity_aggregated'] + copied) ~ "]) }}",
         post_hook="{{ persons_increment_close() }}"
     )
 }}
