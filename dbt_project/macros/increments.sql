@@ -61,11 +61,13 @@
 
 -- The change log's events of the given shop tables landed in the window,
 -- as a relation: `select ... from {{ increment_events(['web_events']) }}`.
-{% macro increment_events(source_tables) -%}
+-- `window`: the temp table holding the window's since/upto
+-- (persons_increment for a person-grain model's own marks).
+{% macro increment_events(source_tables, window='increment_window') -%}
     (
         select events.*
         from {{ source('shop', 'cdc_events') }} as events
-        cross join increment_window as w
+        cross join {{ window }} as w
         where events.source_table in ('{{ source_tables | join("', '") }}')
             and events.landing_id > w.since
             and events.landing_id <= w.upto

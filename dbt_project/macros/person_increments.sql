@@ -150,10 +150,7 @@
     {%- if logged %}
     {%- set logged_keys -%}
         select (events.pk ->> '{{ logged[1] }}')::bigint
-        from {{ source('shop', 'cdc_events') }} as events
-        where events.source_table in ('{{ logged[0] | join("', '") }}')
-            and events.landing_id > (select since from persons_increment)
-            and events.landing_id <= (select upto from persons_increment)
+        from {{ increment_events(logged[0], 'persons_increment') }} as events
     {%- endset %}
     union
     select resolved.person_id
@@ -172,11 +169,8 @@
     where is_current
         and exists (
             select 1
-            from {{ source('shop', 'cdc_events') }} as events
-            where events.source_table in ('{{ logged[0] | join("', '") }}')
-                and events.op = 't'
-                and events.landing_id > (select since from persons_increment)
-                and events.landing_id <= (select upto from persons_increment)
+            from {{ increment_events(logged[0], 'persons_increment') }} as events
+            where events.op = 't'
         )
     {%- endif %};
     analyze persons_to_rebuild;
