@@ -46,7 +46,7 @@ from cosmos.constants import (
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from tailor.config import Settings, get_settings
-from tailor.transform.dbt import default_vars, ensure_manifest
+from tailor.transform.dbt import PIPELINE_LOG_LEVEL_FILE, default_vars, ensure_manifest
 
 # Belt and braces: the setting may have been read before our default applied.
 cosmos_settings.enable_telemetry = False
@@ -115,7 +115,9 @@ def operator_args(settings: Settings | None = None) -> dict[str, Any]:
         "install_deps": False,
         # no target/*.json per task: each task is a dbt invocation, and dbt
         # would write the manifest twice, its graph and run_results.json
-        # (run_dbt's artifacts=False); the task log has the outcome
+        # (run_dbt's artifacts=False); the task log has the outcome. The
+        # file log at info, as run_dbt's pipeline builds: not every statement
         "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DBT_WRITE_JSON": "False",
+                "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", PIPELINE_LOG_LEVEL_FILE),
                 "TAILOR_AS_OF": AS_OF_TEMPLATE},
     }

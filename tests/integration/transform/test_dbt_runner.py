@@ -76,12 +76,19 @@ def test_nodes_share_a_thread_connection_reset_to_a_fresh_session(pg: Settings, 
     assert second[1:] == ("0", False), "the reused session kept the previous node's state"
 
 
-def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path) -> None:
+def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path, monkeypatch) -> None:
     """artifacts=False (the transform's own builds): no manifest.json, graph or run_results.json
-    written, the outcome still comes back node by node; a person's command writes them."""
+    written, and the file log at info (the node's outcome, not its statements); the outcome still
+    comes back node by node. A person's command writes them all and logs every statement."""
     import shutil
 
     from tailor.db.connect import connect
+
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    log = pg.home / "dbt" / "logs" / "dbt.log"
+
+    def logged_since(offset: int) -> str:
+        return log.read_bytes()[offset:].decode(errors="replace")
 
     (tmp_path / "dbt_project.yml").write_text(PROBE_PROJECT)
     shutil.copy(pg.dbt_project_dir / "profiles.yml", tmp_path / "profiles.yml")
@@ -91,14 +98,19 @@ def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path) -> None:
     written = ("manifest.json", "run_results.json", "graph.gpickle")
 
     quiet = tmp_path / "quiet"
+    offset = log.stat().st_size if log.exists() else 0
     result = run_dbt(["run", *project, "--target-path", str(quiet)], settings=pg, artifacts=False)
     assert result.success, result.summary()
     assert [(node.name, node.status) for node in result.nodes] == [("probe_artifacts", "success")]
     assert not [name for name in written if (quiet / name).exists()]
+    quiet_log = logged_since(offset)
+    assert "probe_artifacts" in quiet_log and "SQL status" not in quiet_log, quiet_log[-2000:]
 
     full = tmp_path / "full"
+    offset = log.stat().st_size
     result = run_dbt(["run", *project, "--target-path", str(full)], settings=pg)
     assert result.success, result.summary()
     assert [name for name in written if (full / name).exists()] == list(written)
+    assert "SQL status" in logged_since(offset)
     with connect("warehouse", pg) as conn:
         conn.execute("drop table marts.probe_artifacts")
