@@ -56,13 +56,11 @@
 {%- endmacro %}
 
 
-{#- How far the state table has applied the log: its comment, or (a state
-    table from before the comment) the highest landing_id it holds. -#}
+{#- How far a state table from before the `cdc_applied_through` comment
+    has applied the log: the highest landing_id it holds (the probe reads
+    the comment). -#}
 {% macro cdc_applied_through(state) -%}
-    {{- return(cdc_scalar(
-        "select coalesce(substring(obj_description('" ~ state ~ "'::regclass, 'pg_class') "
-        ~ "from 'cdc_applied_through=([0-9]+)')::bigint, "
-        ~ "(select coalesce(max(_landing_id), 0) from " ~ state ~ "))")) -}}
+    {{- return(cdc_scalar("select coalesce(max(_landing_id), 0) from " ~ state)) -}}
 {%- endmacro %}
 
 
@@ -74,6 +72,53 @@
 {% macro cdc_scalar(query) -%}
     {%- set result = run_query(query) -%}
     {{- return(result.columns[0].values()[0]) -}}
+{%- endmacro %}
+
+
+{#- A relation's column names in order, comma-separated, as an SQL
+    expression (null when there is no such relation): what
+    get_columns_in_relation would list, read inside a query the build runs
+    anyway instead of a round trip of its own. -#}
+{% macro cdc_column_list_sql(relation) -%}
+    (select string_agg(attname::text, ',' order by attnum) from pg_attribute
+     where attrelid = to_regclass('{{ relation }}') and attnum > 0 and not attisdropped)
+{%- endmacro %}
+
+
+{% macro cdc_column_list(value) -%}
+    {{- return((value or '').split(',') if value else []) -}}
+{%- endmacro %}
+
+
+{#- The state table's plain indexes, `unique:a,b` / `plain:a`, ';'-separated, as an SQL expression. -#}
+{% macro cdc_index_list_sql(state) -%}
+    (select coalesce(string_agg(case when i.indisunique then 'unique:' else 'plain:' end || (
+        select string_agg(a.attname, ',' order by k.ord)
+        from unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
+        join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum), ';'), '')
+     from pg_index as i where i.indrelid = to_regclass('{{ state }}')
+        and i.indpred is null and i.indexprs is null)
+{%- endmacro %}
+
+
+{#- Everything an incremental build must know before it starts, in one
+    query (each round trip costs dbt a few milliseconds of Python, in the
+    threads that run the other models): whether the state table exists, the
+    change log's high mark, how far the state applied it (its comment), its
+    rules, indexes and columns, and the view's columns. -#}
+{% macro cdc_probe(state, rules, view) -%}
+    {%- set row = run_query(
+        "select to_regclass('" ~ state ~ "') is not null, "
+        ~ "(select coalesce(max(landing_id), 0) from " ~ source('shop', 'cdc_events') ~ "), "
+        ~ "substring(obj_description(to_regclass('" ~ state ~ "'), 'pg_class') "
+        ~ "from 'cdc_applied_through=([0-9]+)')::bigint, "
+        ~ cdc_state_rules_in_place_sql(state, rules) ~ ", "
+        ~ cdc_index_list_sql(state) ~ ", "
+        ~ cdc_column_list_sql(state) ~ ", "
+        ~ cdc_column_list_sql(view)).rows[0] -%}
+    {{- return({'state_exists': row[0], 'log_high': row[1], 'applied': row[2], 'rules_in_place': row[3],
+        'indexes': (row[4] or '').split(';'), 'state_columns': cdc_column_list(row[5]),
+        'view_columns': cdc_column_list(row[6])}) -}}
 {%- endmacro %}
 
 
@@ -122,13 +167,8 @@
 
 
 {#- Whether the state table holds exactly the rules' constraints and unique
-    indexes (by name, so also not one of a rule since removed). -#}
-{% macro cdc_state_rules_in_place(state, rules) %}
-    {{ return(cdc_scalar("select " ~ cdc_state_rules_in_place_sql(state, rules))) }}
-{% endmacro %}
-
-
-{#- The same as a boolean expression: false, not an error, when there is no state table. -#}
+    indexes (by name, so also not one of a rule since removed), as a boolean
+    expression: false, not an error, when there is no state table. -#}
 {% macro cdc_state_rules_in_place_sql(state, rules) -%}
     {%- set expected = [] -%}
     {%- for rule in rules -%}{%- do expected.append(rule.name) -%}{%- endfor -%}
@@ -186,12 +226,11 @@
 {% endmacro %}
 
 
-{#- Fails the run, naming each rule the rows of `rows_sql` (about to be
-    inserted into the state) break and how many rows break it, before
-    Postgres would print such a row in a constraint error. A key repeats
-    when it does among those rows, or matches a live row the state keeps. -#}
-{% macro cdc_raise_if_rules_broken(rules, rows_sql, state, landed_range) %}
-    {%- if not rules -%}{{ return(none) }}{%- endif -%}
+{#- How many rows of `rows_sql` (about to be inserted into the state) break
+    each rule, one column per rule (cdc_raise_if_rules_broken reads them). A
+    key repeats when it does among those rows, or matches a live row the
+    state keeps. -#}
+{% macro cdc_rule_counts_sql(rules, rows_sql, state) %}
     {%- set counts -%}
         select
         {%- for rule in rules %}
@@ -212,7 +251,14 @@
         {%- endfor %}
         from ({{ rows_sql }}) as changed
     {%- endset -%}
-    {%- set found = run_query(counts).rows[0] -%}
+    {{ return(counts) }}
+{% endmacro %}
+
+
+{#- Fails the run, naming each rule the rows break and how many rows break
+    it (`found`: the counts' row), before Postgres would print such a row in
+    a constraint error. -#}
+{% macro cdc_raise_if_rules_broken(rules, found, landed_range) %}
     {%- set broken = [] -%}
     {%- for rule in rules -%}
         {%- if found[loop.index0] > 0 -%}
@@ -248,18 +294,10 @@
     the config later (a new lookup path) would otherwise wait for the next
     full refresh, and the lookup written for it would scan the state
     meanwhile. An index counts as present when one with the same columns,
-    in order, and the same uniqueness exists (no predicate, no expression).
-    One catalog query per run. -#}
-{% macro cdc_add_missing_indexes(state) %}
+    in order, and the same uniqueness exists (no predicate, no expression);
+    `present` is the probe's list of them. -#}
+{% macro cdc_add_missing_indexes(state, present) %}
     {%- set configured = config.get('indexes', default=[]) -%}
-    {%- if not configured -%}{{ return(none) }}{%- endif -%}
-    {%- set present = cdc_scalar(
-        "select coalesce(string_agg(case when i.indisunique then 'unique:' else 'plain:' end || ("
-        ~ "select string_agg(a.attname, ',' order by k.ord) "
-        ~ "from unnest(i.indkey::int2[]) with ordinality as k(attnum, ord) "
-        ~ "join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum), ';'), '') "
-        ~ "from pg_index as i where i.indrelid = '" ~ state ~ "'::regclass "
-        ~ "and i.indpred is null and i.indexprs is null").split(';') -%}
     {%- for index in configured -%}
         {%- set key = ('unique:' if index.get('unique') else 'plain:') ~ (index['columns'] | join(',')) -%}
         {%- if key not in present -%}
@@ -283,28 +321,30 @@
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {%- set state_exists = cdc_scalar("select to_regclass('" ~ state ~ "') is not null") -%}
-    {%- set log_high = cdc_scalar("select coalesce(max(landing_id), 0) from " ~ source('shop', 'cdc_events')) -%}
+    {%- set rules = cdc_state_rules(model, state) -%}
+    {%- set probe = cdc_probe(state, rules, target_relation) -%}
+    {%- set state_exists = probe.state_exists -%}
+    {%- set log_high = probe.log_high -%}
     {%- set rebuild = should_full_refresh() or not state_exists -%}
-    {%- set applied = 0 if rebuild else cdc_applied_through(state) -%}
+    {%- set applied = 0 if rebuild else (probe.applied if probe.applied is not none else cdc_applied_through(state)) -%}
     {%- if applied > log_high -%}
         {{ log(this ~ ": the change log is behind the state (reloaded?), rebuilding the state from it", info=True) }}
         {%- set rebuild = true -%}
     {%- endif -%}
-    {%- set rules = cdc_state_rules(model, state) -%}
-    {%- if not rebuild and not cdc_state_rules_in_place(state, rules) -%}
+    {%- if not rebuild and not probe.rules_in_place -%}
         {{ log(this ~ ": the state table's constraints are not those the YAML declares (built before they "
             ~ "were enforced, or a rule changed), rebuilding the state from the whole change log", info=True) }}
         {%- set rebuild = true -%}
     {%- endif -%}
     {%- if not rebuild -%}
-        {%- call statement('batch') -%}
+        {%- call statement('batch', fetch_result=True) -%}
             create temporary table {{ batch }} as (
                 {{ cdc_with_watermark(sql, applied, log_high) }}
-            )
+            );
+            select {{ cdc_column_list_sql(batch) }}
         {%- endcall -%}
-        {%- set columns = cdc_column_names(batch) -%}
-        {%- if columns != cdc_column_names(state) -%}
+        {%- set columns = cdc_column_list(load_result('batch').table.rows[0][0]) -%}
+        {%- if columns != probe.state_columns -%}
             {{ log(this ~ ": columns changed, rebuilding the state from the whole change log", info=True) }}
             {%- set rebuild = true -%}
         {%- endif -%}
@@ -326,17 +366,6 @@
         {%- set columns = cdc_column_names(state) -%}
     {%- else -%}
         {%- set column_list = columns | join(', ') -%}
-        {%- call statement('apply') -%}
-            -- a truncate erases every row landed before it (tombstones included)
-            delete from {{ state }}
-            where _landing_id < (select max(_landing_id) from {{ batch }} where _op = 't');
-
-            -- a later change of a key replaces its row
-            delete from {{ state }} as state
-            using {{ batch }} as batch
-            where batch._pk = state._pk
-                and (batch._source_lsn, batch._landing_id) > (state._source_lsn, state._landing_id);
-        {%- endcall -%}
         {#- rows left for a key are later than the batch's: the batch's is ignored -#}
         {%- set inserted -%}
             select {{ column_list }}
@@ -347,17 +376,34 @@
             {{ inserted }}
                 and batch._op in ('c', 'u', 'r')
         {%- endset -%}
-        {%- do cdc_raise_if_rules_broken(rules, live_inserted, state,
-            'landing_id > ' ~ applied ~ ' and landing_id <= ' ~ log_high) -%}
+        {#- the deletes and, on what they leave, the rules' counts: one round trip -#}
+        {%- call statement('apply', fetch_result=True) -%}
+            -- a truncate erases every row landed before it (tombstones included)
+            delete from {{ state }}
+            where _landing_id < (select max(_landing_id) from {{ batch }} where _op = 't');
+
+            -- a later change of a key replaces its row
+            delete from {{ state }} as state
+            using {{ batch }} as batch
+            where batch._pk = state._pk
+                and (batch._source_lsn, batch._landing_id) > (state._source_lsn, state._landing_id);
+
+            {% if rules -%}
+            {{ cdc_rule_counts_sql(rules, live_inserted, state) }}
+            {%- else -%}
+            select
+            {%- endif %}
+        {%- endcall -%}
+        {%- if rules -%}
+            {%- do cdc_raise_if_rules_broken(rules, load_result('apply').table.rows[0],
+                'landing_id > ' ~ applied ~ ' and landing_id <= ' ~ log_high) -%}
+        {%- endif -%}
         {%- call statement('main') -%}
             insert into {{ state }} ({{ column_list }})
             {{ inserted }}
         {%- endcall -%}
-        {%- do cdc_add_missing_indexes(state) -%}
+        {%- do cdc_add_missing_indexes(state, probe.indexes) -%}
     {%- endif -%}
-    {%- call statement('applied_through') -%}
-        comment on table {{ state }} is 'cdc_applied_through={{ log_high | int }}'
-    {%- endcall -%}
 
     {#- The view: state rows no later change supersedes, plus the later changes themselves. -#}
     {%- set watermark = log_high -%}
@@ -412,13 +458,15 @@
             ))
     {%- endset -%}
     {%- set replace_in_place = existing is not none and existing.is_view
-        and cdc_column_names(existing) == view_columns -%}
+        and probe.view_columns == view_columns -%}
     {%- if existing is not none and not replace_in_place -%}
         {#- other columns, or a table from an earlier materialization: dependants
             (views) go with it and are rebuilt later in the run -#}
         {{ drop_relation_if_exists(existing) }}
     {%- endif -%}
+    {#- how far the state applied the log, and the view over it: one round trip -#}
     {%- call statement('view') -%}
+        comment on table {{ state }} is 'cdc_applied_through={{ log_high | int }}';
         create or replace view {{ target_relation }} as (
             {{ view_sql }}
         )
