@@ -229,3 +229,40 @@
     {%- endfor -%}
     {{ return(checks) }}
 {% endmacro %}
+
+
+-- dbt's contract check (the SQL's columns against the YAML's, by name and
+-- type) in one round trip instead of two: dbt runs the model's SQL with
+-- `limit 0` and, separately, an empty select casting null to every declared
+-- type, then compares the two column lists. Here both selects are joined
+-- into one (`cross join`, no rows either way) and the cursor's columns are
+-- split after the declared ones. Each round trip costs dbt a few
+-- milliseconds of Python in the threads that run the other models; the
+-- comparison and its error are dbt's own. With an sql_header (statements
+-- that must run first) dbt's two queries run as they are.
+{% macro postgres__get_assert_columns_equivalent(sql) -%}
+  {%- set declared = model['columns'] -%}
+  {%- if not declared or config.get('sql_header', none) is not none -%}
+    {{ return(dbt.default__get_assert_columns_equivalent(sql)) }}
+  {%- endif -%}
+  {%- set both = adapter.get_column_schema_from_query(
+      'select * from (' ~ get_empty_schema_sql(declared) ~ ') as tailor_declared cross join ('
+      ~ get_empty_subquery_sql(sql) ~ ') as tailor_model') -%}
+  {%- set yaml_columns = format_columns(both[:declared | length]) -%}
+  {%- set sql_columns = format_columns(both[declared | length:]) -%}
+  {%- if sql_columns | length != yaml_columns | length -%}
+    {%- do exceptions.raise_contract_error(yaml_columns, sql_columns) -%}
+  {%- endif -%}
+  {%- for sql_col in sql_columns -%}
+    {%- set yaml_col = [] -%}
+    {%- for this_col in yaml_columns -%}
+      {%- if this_col['name'] == sql_col['name'] -%}
+        {%- do yaml_col.append(this_col) -%}
+        {%- break -%}
+      {%- endif -%}
+    {%- endfor -%}
+    {%- if not yaml_col or sql_col['formatted'] != yaml_col[0]['formatted'] -%}
+      {%- do exceptions.raise_contract_error(yaml_columns, sql_columns) -%}
+    {%- endif -%}
+  {%- endfor -%}
+{%- endmacro %}
