@@ -63,9 +63,13 @@
   -- row counts, null fractions and key cardinalities are what these plans
   -- need, and the default's sample cost 1.6 s on customer_profiles' 80
   -- columns at 100k people (0.4 s at 30). `set local` ends with the model's
-  -- transaction.
+  -- transaction. A wide table whose readers filter and join on a few of its
+  -- columns names them (config `analyze_columns`): the row count and those
+  -- columns' statistics are what their plans need (customer_profiles: 0.03 s
+  -- against 0.18 s for all 80).
   set local default_statistics_target = 30;
-  analyze {{ relation }};
+  {%- set analyze_columns = config.get('analyze_columns', none) %}
+  analyze {{ relation }}{% if analyze_columns %} ({{ analyze_columns | join(', ') }}){% endif %};
   {%- endif %}
 {%- endmacro %}
 
