@@ -12,7 +12,8 @@ with
 
 customers as (
 
-    select customer_id, email from {{ ref('stg_shop__customers') }}
+    select customer_id, email, email_normalized, is_valid_email, is_guest, updated_at
+    from {{ ref('stg_shop__customers') }}
 
 ),
 
@@ -31,6 +32,10 @@ looked_up as (
 
     select
         customers.customer_id,
+        customers.email_normalized,
+        customers.is_valid_email,
+        customers.is_guest,
+        customers.updated_at,
         person_map.person_id as mapped_person_id,
         case when person_map.customer_id is null then (
             select persons_by_email.person_id
@@ -53,7 +58,13 @@ identified as (
             when mapped_person_id is not null then 'person_map'
             when email_person_id is not null then 'email'
             else 'new'
-        end as identified_by
+        end as identified_by,
+        -- what the send-time checks read of the record (contactability), so
+        -- they need no second read of the records and join with them
+        email_normalized,
+        is_valid_email,
+        is_guest,
+        updated_at
     from looked_up
 
 )

@@ -14,14 +14,18 @@
 
 with
 
+-- every record with its person and the fields this view reads (one read
+-- of the records: int_customers_identified carries them)
 customers as (
 
     select
-        identified.person_id,
-        stg_customers.*
-    from {{ ref('stg_shop__customers') }} as stg_customers
-    inner join {{ ref('int_customers_identified') }} as identified
-        on stg_customers.customer_id = identified.customer_id
+        person_id,
+        customer_id,
+        email_normalized,
+        is_valid_email,
+        is_guest,
+        updated_at
+    from {{ ref('int_customers_identified') }}
 
 ),
 
