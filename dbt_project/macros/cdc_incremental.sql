@@ -86,7 +86,7 @@
 
 
 {% macro cdc_column_list(value) -%}
-    {{- return((value or '').split(',') if value else []) -}}
+    {{- return(value.split(',') if value else []) -}}
 {%- endmacro %}
 
 

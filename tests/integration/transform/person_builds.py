@@ -3,11 +3,18 @@ inputs as of a time, read relations whole, compare with a full refresh."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tailor.config import Settings
 from tailor.db.connect import connect
 from tailor.transform.dbt import run_dbt
+
+
+def latest_change(settings: Settings) -> datetime:
+    """Just after the last change landed in raw: the as_of that sees all of them."""
+    with connect("warehouse", settings) as conn:
+        (latest,) = conn.execute("select max(source_ts) from raw.cdc_events").fetchone()
+    return latest + timedelta(seconds=1)
 
 
 def build(settings: Settings, as_of: datetime, *extra: str) -> None:

@@ -13,10 +13,8 @@ one new cart: again the same as a full refresh.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
-from person_builds import assert_equals_full_refresh, build, rows
+from person_builds import assert_equals_full_refresh, build, latest_change, rows
 
 from tailor.cdc.capture import run_capture
 from tailor.config import Settings
@@ -26,12 +24,6 @@ from tailor.source.generate import seed
 pytestmark = pytest.mark.integration
 
 COMPARED = ("intermediate.int_carts_attributed", "marts.customer_profiles")
-
-
-def latest_change(settings: Settings) -> datetime:
-    with connect("warehouse", settings) as conn:
-        (latest,) = conn.execute("select max(source_ts) from raw.cdc_events").fetchone()
-    return latest + timedelta(seconds=1)
 
 
 def cart_locations(settings: Settings) -> dict[int, tuple[str, str]]:

@@ -18,10 +18,8 @@ rewrite only the edited persons and the imputed one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
-from person_builds import assert_equals_full_refresh, build, rows
+from person_builds import assert_equals_full_refresh, build, latest_change, rows
 
 from tailor.cdc.capture import run_capture
 from tailor.config import Settings
@@ -36,12 +34,6 @@ COMPARED = (
     "marts.customer_profiles",
 )
 MOVED_TO = "America/Sao_Paulo"
-
-
-def latest_change(settings: Settings) -> datetime:
-    with connect("warehouse", settings) as conn:
-        (latest,) = conn.execute("select max(source_ts) from raw.cdc_events").fetchone()
-    return latest + timedelta(seconds=1)
 
 
 def zones(settings: Settings) -> dict[str, tuple[str, str, str]]:
