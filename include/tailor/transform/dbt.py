@@ -213,6 +213,100 @@ def _connections_kept() -> Iterator[None]:
             PostgresConnectionManager.release = original
 
 
+def _event_pending_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    """``BaseEvent.__init__`` that keeps the fields; the message is built when first read."""
+    object.__setattr__(self, "_tailor_pending", (args, kwargs))
+
+
+def _event_getattr(self: Any, key: str) -> Any:
+    """``BaseEvent.__getattr__`` (called when normal lookup fails) that builds a pending message."""
+    if key == "_tailor_pending":
+        raise AttributeError(key)
+    if key == "pb_msg":
+        pending = self.__dict__.pop("_tailor_pending", None)
+        if pending is None:
+            raise AttributeError(key)
+        args, kwargs = pending
+        _EVENT_INIT(self, *args, **kwargs)
+        return self.__dict__["pb_msg"]
+    return getattr(self.pb_msg, key)
+
+
+def _event_setattr(self: Any, key: str, value: Any) -> None:
+    if key == "pb_msg":
+        object.__setattr__(self, key, value)
+    else:
+        setattr(self.pb_msg, key, value)
+
+
+def _fire_when_read(original: Any) -> Any:
+    """``EventManager.fire_event`` that drops an event no logger or callback would take."""
+    from dbt_common.events.logger import _log_level_map
+
+    def fire_event(self: Any, e: Any, level: Any = None, node: Any = None,
+                   force_warn_or_error_handling: bool = False) -> None:
+        name = type(e).__name__
+        read_by_callbacks = any(_CALLBACK_READS.get(getattr(callback, "__qualname__", None), name) == name
+                                for callback in self.callbacks)
+        if not (force_warn_or_error_handling or read_by_callbacks or name == "PrintEvent"):
+            severity = _log_level_map[level or e.level_tag()]
+            if not any(logger._python_logger is not None and logger._python_logger.isEnabledFor(severity)
+                       for logger in self.loggers):
+                return
+        original(self, e, level, node, force_warn_or_error_handling)
+
+    return fire_event
+
+
+_EVENT_INIT: Any = None
+# Callbacks dbt registers itself, by name, and the one event each reads:
+# dbt.tracking's sends behaviour-change warnings to dbt's usage tracking
+# (off here) and returns on any other event.
+_CALLBACK_READS = {"track_behavior_change_warn": "BehaviorChangeEvent"}
+
+
+@contextmanager
+def _unread_events_skipped() -> Iterator[None]:
+    """Build and fire only the dbt events something will read.
+
+    dbt builds every event as a protobuf message from a dict
+    (``ParseDict``, in ``BaseEvent.__init__``) and again, wrapped with its
+    metadata, when firing it (``msg_from_base_event``), before any logger
+    looks at its level. Three debug events per SQL statement
+    (``ConnectionUsed``, ``SQLQuery``, ``SQLQueryStatus``) nobody reads at
+    the pipeline's log levels cost about 0.5 s of Python per transform at
+    100k customers, held under the GIL the model threads share.
+
+    During the call an event keeps its fields and builds its message when
+    first read, and the event manager drops an event below the level of
+    every logger that writes (by the Python logger's own
+    ``isEnabledFor``, so a caller's logger at debug still gets it) when no
+    callback reads it (a caller's callback reads everything; dbt's own
+    usage-tracking callback only behaviour-change warnings); warnings that may become errors
+    (``force_warn_or_error_handling``) and ``PrintEvent`` (sent as an error
+    so ``--quiet`` shows it) always go through. ``DBT_LOG_LEVEL_FILE=debug``
+    brings every statement back to dbt.log. Process-wide for the call, like
+    the other patches here.
+    """
+    global _EVENT_INIT
+    from dbt_common.events.base_types import BaseEvent
+    from dbt_common.events.event_manager import EventManager
+
+    originals = {name: BaseEvent.__dict__[name] for name in ("__init__", "__getattr__", "__setattr__")}
+    original_fire = EventManager.__dict__["fire_event"]
+    _EVENT_INIT = originals["__init__"]
+    BaseEvent.__init__ = _event_pending_init  # type: ignore[method-assign]
+    BaseEvent.__getattr__ = _event_getattr  # type: ignore[method-assign]
+    BaseEvent.__setattr__ = _event_setattr  # type: ignore[method-assign]
+    EventManager.fire_event = _fire_when_read(original_fire)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(BaseEvent, name, function)
+        EventManager.fire_event = original_fire  # type: ignore[method-assign]
+
+
 def _split_user_vars(args: list[str]) -> tuple[list[str], dict[str, Any]]:
     """Pull a user's ``--vars '{...}'`` out of args so it merges with ours."""
     import yaml
@@ -373,7 +467,7 @@ def run_dbt(
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
 
     started = time.monotonic()
-    with _environment(env), _adapter_flags_restored(), _connections_kept():
+    with _environment(env), _adapter_flags_restored(), _connections_kept(), _unread_events_skipped():
         outcome = dbtRunner().invoke(command)
     elapsed = time.monotonic() - started
 

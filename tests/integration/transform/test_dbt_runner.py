@@ -114,3 +114,51 @@ def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path, monkeypatch)
     assert "SQL status" in logged_since(offset)
     with connect("warehouse", pg) as conn:
         conn.execute("drop table marts.probe_artifacts")
+
+
+def test_events_nobody_reads_are_skipped_and_dbt_is_left_as_found(pg: Settings, tmp_path, monkeypatch) -> None:
+    """run_dbt builds and fires only the events a logger will write (dbt builds each as a protobuf
+    message twice otherwise, three per SQL statement): at the pipeline's info level a model's own
+    info message and warning still reach dbt.log, its debug message does not, and at debug it does;
+    dbt's event classes are put back afterwards."""
+    import shutil
+
+    from dbt_common.events.base_types import BaseEvent
+    from dbt_common.events.event_manager import EventManager
+
+    from tailor.db.connect import connect
+
+    before = [BaseEvent.__dict__[name] for name in ("__init__", "__getattr__", "__setattr__")]
+    before.append(EventManager.__dict__["fire_event"])
+    log = pg.home / "dbt" / "logs" / "dbt.log"
+    (tmp_path / "dbt_project.yml").write_text(PROBE_PROJECT)
+    shutil.copy(pg.dbt_project_dir / "profiles.yml", tmp_path / "profiles.yml")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "probe_events.sql").write_text(
+        "{{ log('probe info line', info=True) }}{{ log('probe debug line') }}"
+        "{% if execute %}{{ exceptions.warn('probe warning line') }}{% endif %}\nselect 1 as x"
+    )
+    project = ["run", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path),
+               "--target-path", str(tmp_path / "target")]
+
+    def logged(level: str | None) -> str:
+        if level is None:
+            monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+        else:
+            monkeypatch.setenv("DBT_LOG_LEVEL_FILE", level)
+        offset = log.stat().st_size if log.exists() else 0
+        result = run_dbt(project, settings=pg, artifacts=False)
+        assert result.success, result.summary()
+        return log.read_bytes()[offset:].decode(errors="replace")
+
+    at_info = logged(None)
+    assert "probe info line" in at_info and "probe warning line" in at_info, at_info[-2000:]
+    assert "probe debug line" not in at_info and "SQL status" not in at_info
+    at_debug = logged("debug")
+    assert "probe debug line" in at_debug and "SQL status" in at_debug, at_debug[-2000:]
+
+    after = [BaseEvent.__dict__[name] for name in ("__init__", "__getattr__", "__setattr__")]
+    after.append(EventManager.__dict__["fire_event"])
+    assert after == before
+    with connect("warehouse", pg) as conn:
+        conn.execute("drop table marts.probe_events")

@@ -11,6 +11,7 @@ from tailor.transform.dbt import (
     DbtResult,
     NodeOutcome,
     _split_user_vars,
+    _unread_events_skipped,
     blocking_chain,
     default_vars,
     segment_models,
@@ -80,3 +81,49 @@ def test_the_blocking_chain_follows_what_each_node_waited_for():
     ]
     assert blocking_chain([]) == []
     assert blocking_chain([NodeOutcome(name="untimed", resource_type="model", status="skipped")]) == []
+
+
+def test_events_are_built_when_read_and_fired_only_when_a_logger_takes_them(monkeypatch):
+    """Inside run_dbt an event keeps its fields until read, and one no logger writes is never
+    built: dbt's own classes otherwise build a protobuf message per event, twice when fired."""
+    import io
+    import logging
+
+    from dbt.adapters.events.types import SQLQuery
+    from dbt_common.events import base_types
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import LoggerConfig
+
+    built: list[str] = []
+    original = base_types.msg_from_base_event
+
+    def counting(event, level=None):
+        built.append(type(event).__name__)
+        return original(event, level=level)
+
+    monkeypatch.setattr("dbt_common.events.event_manager.msg_from_base_event", counting)
+    stream = io.StringIO()
+    manager = EventManager()
+    manager.add_logger(LoggerConfig(name="probe_events", level=EventLevel.INFO, output_stream=stream))
+    with _unread_events_skipped():
+        event = SQLQuery(conn_name="probe", sql="select 1", node_info={})
+        assert "pb_msg" not in event.__dict__  # not built yet
+        manager.fire_event(event)  # debug, and the logger is at info
+        assert built == [] and "pb_msg" not in event.__dict__
+        assert event.sql == "select 1"  # read: built now
+        manager.fire_event(event, level=EventLevel.INFO)
+        assert built == ["SQLQuery"] and "select 1" in stream.getvalue()
+        logging.getLogger("probe_events").setLevel(logging.DEBUG)  # a caller's logger at debug gets it
+        manager.fire_event(SQLQuery(conn_name="probe", sql="select 2", node_info={}))
+        assert built == ["SQLQuery", "SQLQuery"]
+        logging.getLogger("probe_events").setLevel(logging.INFO)
+        from dbt.tracking import track_behavior_change_warn
+
+        manager.add_callback(track_behavior_change_warn)  # dbt's own: reads behaviour-change warnings only
+        manager.fire_event(SQLQuery(conn_name="probe", sql="select 3", node_info={}))
+        assert built == ["SQLQuery", "SQLQuery"]
+        manager.add_callback(lambda msg: None)  # a caller's callback reads everything
+        manager.fire_event(SQLQuery(conn_name="probe", sql="select 4", node_info={}))
+        assert built == ["SQLQuery", "SQLQuery", "SQLQuery"]
+    assert "pb_msg" in SQLQuery(conn_name="probe", sql="select 5", node_info={}).__dict__
