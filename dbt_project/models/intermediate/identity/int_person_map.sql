@@ -25,9 +25,10 @@
 -- differ from the stored ones are selected (delete+insert by customer_id),
 -- so untouched rows are not rewritten. With no previous map (the first
 -- build) every cluster is open: the same rules, on everything.
--- No contract (the intermediate default): the table is created once and
--- kept, so constraints added to a contract would never reach an existing
--- warehouse's table; this model's rules stay data tests.
+-- Its rules are the contract's constraints (the intermediate default):
+-- Postgres checks each run's batch before it is inserted, and the table
+-- (created once and kept) carries them too, added by the warehouse
+-- migration V090 to a map built before they were declared.
 {{
     config(
         materialized='incremental',
@@ -35,7 +36,6 @@
         incremental_strategy='delete+insert',
         full_refresh=false,
         on_schema_change='fail',
-        contract={'enforced': false},
         post_hook="delete from {{ this }} where customer_id not in (select customer_id from {{ ref('int_customers_clustered') }})"
     )
 }}

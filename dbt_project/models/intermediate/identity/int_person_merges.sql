@@ -5,15 +5,13 @@
 -- Append-only (incremental, never fully refreshed): read from the last
 -- change each int_person_map row carries; an event already recorded is not
 -- recorded again, so re-running a run, or running this model late, adds
--- each event once. No contract (the intermediate default), as for
--- int_person_map: the table is created once and kept, so its rules stay
--- data tests.
+-- each event once. Its rules are the contract's constraints, on each
+-- run's batch and on the table, as for int_person_map (V090).
 {{
     config(
         materialized='incremental',
         full_refresh=false,
-        on_schema_change='fail',
-        contract={'enforced': false}
+        on_schema_change='fail'
     )
 }}
 
