@@ -10,6 +10,10 @@
 -- Persons come from int_customers_identified: the person map, and for a
 -- customer who signed up after the last build the person holding its email
 -- key, else its own new id.
+--
+-- The build reads it once: contactability_at_build is this view as the build
+-- saw it, a table holding the view's rules (its contract), and what the
+-- build's own readers (customer_profiles, the audience) read.
 {{ config(materialized='view') }}
 
 with
@@ -85,7 +89,8 @@ decided as (
             when not latest_consent.is_granted then 'consent_' || latest_consent.status
             when suppressions.person_id is not null then 'suppressed_' || suppressions.event_type
             else 'consent_granted'
-        end as reason
+        end as reason,
+        coalesce(latest_consent.is_granted, false) as email_marketing_consent
     from persons
     left join latest_consent
         on persons.person_id = latest_consent.person_id
@@ -100,7 +105,8 @@ final as (
         person_id,
         email,
         reason = 'consent_granted' as can_email,
-        reason
+        reason,
+        email_marketing_consent
     from decided
 
 )

@@ -10,9 +10,10 @@ profiles as (
 
 ),
 
+-- as this build saw it (the view read once per build)
 contactability as (
 
-    select * from {{ ref('contactability') }}
+    select * from {{ ref('contactability_at_build') }}
 
 ),
 
