@@ -14,9 +14,37 @@
 -- Otherwise (a column added, removed, renamed or retyped, or a table
 -- standing where the view goes) it falls back to dbt's rename-and-drop:
 -- the dependants are rebuilt later in the run, as before.
+--
+-- A view whose definition has not changed since it was created is left
+-- alone: the view carries a fingerprint of its definition in its comment
+-- (tailor_view_fingerprint: the compiled SQL, the contract's columns,
+-- grants and this materialization's version), and when the view there has
+-- the same,
+-- the build only reads that comment. Every run used to re-create all eight
+-- views (scratch view, contract check, two column reads, replace, commit:
+-- 0.1-0.25 s of node time each under a build's load at 100k customers) and
+-- took an exclusive lock on the send-time views for it. A view can only
+-- lose its rows' meaning through its definition (Postgres refuses to drop
+-- or retype a column a view reads, and a dropped upstream drops the view),
+-- so an equal fingerprint is an equal view. --full-refresh re-creates
+-- every view.
 {% materialization view, adapter='postgres' %}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set target_relation = this.incorporate(type='view') -%}
+    {%- set fingerprint = tailor_view_fingerprint(sql) -%}
+    {%- set found = target_relation.include(database=false) -%}
+    {%- call statement('main', fetch_result=True) -%}
+        select obj_description(to_regclass('{{ found }}'), 'pg_class') = '{{ fingerprint }}'
+            and (select relkind = 'v' from pg_class where oid = to_regclass('{{ found }}')) as unchanged
+    {%- endcall -%}
+    {%- if load_result('main')['data'][0][0] and not should_full_refresh() -%}
+        {{ run_hooks(pre_hooks, inside_transaction=False) }}
+        {{ run_hooks(pre_hooks, inside_transaction=True) }}
+        {{ run_hooks(post_hooks, inside_transaction=True) }}
+        {{ adapter.commit() }}
+        {{ run_hooks(post_hooks, inside_transaction=False) }}
+        {{ return({'relations': [target_relation]}) }}
+    {%- endif -%}
     {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
     {%- set backup_relation_type = 'view' if existing_relation is none else existing_relation.type -%}
     {%- set backup_relation = make_backup_relation(target_relation, backup_relation_type) -%}
@@ -38,13 +66,17 @@
             drop view {{ intermediate_relation }};
             create or replace view {{ target_relation }} as (
                 {{ sql }}
-            )
+            );
+            comment on view {{ target_relation }} is '{{ fingerprint }}'
         {%- endcall -%}
     {%- else -%}
         {%- if existing_relation is not none -%}
             {{ adapter.rename_relation(existing_relation, backup_relation) }}
         {%- endif -%}
         {{ adapter.rename_relation(intermediate_relation, target_relation) }}
+        {%- call statement('fingerprint') -%}
+            comment on view {{ target_relation }} is '{{ fingerprint }}'
+        {%- endcall -%}
     {%- endif -%}
 
     {%- set should_revoke = should_revoke(existing_relation, full_refresh_mode=True) -%}
@@ -68,4 +100,25 @@
         {%- do signature.append(column.name ~ ' ' ~ column.data_type) -%}
     {%- endfor -%}
     {{ return(signature) }}
+{%- endmacro %}
+
+
+-- What a view is made of: its compiled SQL, its contract (each column's name
+-- and type, when enforced), its grants and the version of the
+-- materialization above. Kept in the view's comment.
+{% macro tailor_view_fingerprint(sql) -%}
+    {%- set contract = [] -%}
+    {%- if config.get('contract').enforced -%}
+        {%- for column in model['columns'].values() -%}
+            {%- do contract.append([column['name'], column['data_type']]) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return('tailor:view=' ~ local_md5(sql ~ tojson(contract) ~ tojson(config.get('grants')) ~ tailor_view_materialization_version())) }}
+{%- endmacro %}
+
+
+-- Bump it when the way views are built changes: every view is then
+-- re-created once.
+{% macro tailor_view_materialization_version() -%}
+    2
 {%- endmacro %}
