@@ -67,7 +67,7 @@ def test_an_existing_map_gets_the_contract_constraints(fresh_db: Settings) -> No
 
 def test_a_map_that_breaks_a_rule_stops_the_migration(fresh_db: Settings) -> None:
     try:
-        with pytest.raises(MigrationError, match="V090.*check constraint"):
+        with pytest.raises(MigrationError, match=r"V090.*check constraint"):
             _rerun_v090(fresh_db, "insert into intermediate.int_person_map values "
                                   "(3, 'p_3', 3, 1, '2026-01-01', null, 'bogus', '2026-01-01');")
     finally:
