@@ -274,19 +274,21 @@ def _unread_events_skipped() -> Iterator[None]:
     metadata, when firing it (``msg_from_base_event``), before any logger
     looks at its level. Three debug events per SQL statement
     (``ConnectionUsed``, ``SQLQuery``, ``SQLQueryStatus``) nobody reads at
-    the pipeline's log levels cost about 0.5 s of Python per transform at
-    100k customers, held under the GIL the model threads share.
+    the pipeline's log levels: an incremental transform at 100k customers
+    used 5.0-5.3 s of Python CPU with them, 3.9-4.2 s without, held under
+    the GIL the model threads share.
 
     During the call an event keeps its fields and builds its message when
     first read, and the event manager drops an event below the level of
-    every logger that writes (by the Python logger's own
-    ``isEnabledFor``, so a caller's logger at debug still gets it) when no
-    callback reads it (a caller's callback reads everything; dbt's own
-    usage-tracking callback only behaviour-change warnings); warnings that may become errors
-    (``force_warn_or_error_handling``) and ``PrintEvent`` (sent as an error
-    so ``--quiet`` shows it) always go through. ``DBT_LOG_LEVEL_FILE=debug``
-    brings every statement back to dbt.log. Process-wide for the call, like
-    the other patches here.
+    every logger that writes (by the Python logger's own ``isEnabledFor``,
+    so a caller's logger at debug still gets it) when no callback reads it
+    (a caller's callback reads everything; dbt's own usage-tracking
+    callback only behaviour-change warnings). Warnings that may become
+    errors (``force_warn_or_error_handling``) and ``PrintEvent`` (sent as
+    an error so ``--quiet`` shows it) always go through.
+    ``DBT_LOG_LEVEL_FILE=debug`` brings every statement back to dbt.log.
+    dbt fires each event where it creates it, so none outlives the call
+    unread. Process-wide for the call, like the other patches here.
     """
     global _EVENT_INIT
     from dbt_common.events.base_types import BaseEvent
