@@ -162,3 +162,51 @@ def test_events_nobody_reads_are_skipped_and_dbt_is_left_as_found(pg: Settings, 
     assert after == before
     with connect("warehouse", pg) as conn:
         conn.execute("drop table marts.probe_events")
+
+
+def test_node_finished_reports_each_node_as_it_ends(pg: Settings, tmp_path) -> None:
+    """on_node_finished hears each node once, with its status (a model after a failed one:
+    skipped), from the thread that ran it while dbt runs (the pipeline benchmark starts the
+    matcher from it), and does not make run_dbt build every debug event: it reads NodeFinished."""
+    import shutil
+    import threading
+
+    from tailor.db.connect import connect
+
+    (tmp_path / "dbt_project.yml").write_text(PROBE_PROJECT)
+    shutil.copy(pg.dbt_project_dir / "profiles.yml", tmp_path / "profiles.yml")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "probe_first.sql").write_text("select 1 as x")
+    (tmp_path / "models" / "probe_broken.sql").write_text("select x from {{ ref('probe_first') }} where no_such_column")
+    (tmp_path / "models" / "probe_skipped.sql").write_text("select x from {{ ref('probe_broken') }}")
+    heard: list[tuple[str, str, bool]] = []
+    from dbt_common.events.event_manager import EventManager
+
+    fired: list[str] = []
+    original = EventManager.fire_event
+
+    def spy(self, e, *args, **kwargs):
+        fired.append(type(e).__name__)
+        return original(self, e, *args, **kwargs)
+
+    EventManager.fire_event = spy
+    try:
+        result = run_dbt(
+            ["run", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path),
+             "--target-path", str(tmp_path / "target")],
+            settings=pg, artifacts=False,
+            on_node_finished=lambda unique_id, status: heard.append(
+                (unique_id, status, threading.current_thread() is not threading.main_thread())),
+        )
+    finally:
+        EventManager.fire_event = original
+    assert not result.success
+    assert sorted(heard) == [
+        ("model.connection_probe.probe_broken", "error", True),
+        ("model.connection_probe.probe_first", "success", True),
+        ("model.connection_probe.probe_skipped", "skipped", True),
+    ], heard
+    # per SQL statement, dbt's debug events: built and fired only when something reads them
+    assert "SQLQuery" not in fired and "NodeFinished" in fired
+    with connect("warehouse", pg) as conn:
+        conn.execute("drop table marts.probe_first")
