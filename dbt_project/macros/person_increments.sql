@@ -66,8 +66,21 @@
 -- log tables, by their primary-key image) since the model's last mark, both
 -- the current owner (through that model) and the one the model's table has
 -- (the key deleted, or moved to another person); everyone after a truncate
--- of one of the log tables (its log row has no key).
-{% macro persons_increment_begin(sources, windows, settings=[], copied=[], logged=none) -%}
+-- of one of the log tables (its log row has no key);
+-- `compared`: for inputs that change without int_persons_changed seeing it
+-- (tables rebuilt whole every run, values computed over everyone),
+-- [input, [[stored column, expression over `inputs`], ...]] pairs, `input`
+-- a relation (ref) or a parenthesised select, both with person_id: the
+-- persons whose stored columns differ from what the expressions give now,
+-- a person the input has no row for comparing as nulls in `inputs` (so an
+-- expression that coalesces a missing row to a default matches the
+-- default stored). All compared inputs are joined to the stored rows in one
+-- pass (`inputs.` in an expression becomes that input's alias). A person
+-- the table lacks is new or entered as_of's population: data changes and
+-- `sources` bring them.
+{% macro persons_increment_begin(sources, windows, settings=[], copied=[], logged=none, compared=[]) -%}
+    {#- not `compared`: it is checked value by value on every run (and its
+        inputs' SQL may hold as_of) -#}
     {%- set fingerprint = local_md5(model.raw_code ~ tojson([sources, windows, settings, copied, logged])) -%}
     drop table if exists pg_temp.persons_increment;
     create temp table persons_increment on commit drop as
@@ -172,6 +185,28 @@
             from {{ increment_events(logged[0], 'persons_increment') }} as events
             where events.op = 't'
         )
+    {%- endif %}
+    {%- if is_incremental() and compared %}
+    union
+    select stored.person_id
+    from {{ this }} as stored
+    {%- for input in compared %}
+    left join {{ input[0] }} as inputs_{{ loop.index }}
+        on stored.person_id = inputs_{{ loop.index }}.person_id
+    {%- endfor %}
+    where (
+        {%- for input in compared %}{% set outer = loop %}
+        {%- for pair in input[1] %}
+        stored.{{ pair[0] }}{{ "," if not (outer.last and loop.last) }}
+        {%- endfor %}
+        {%- endfor %}
+    ) is distinct from (
+        {%- for input in compared %}{% set outer = loop %}
+        {%- for pair in input[1] %}
+        {{ pair[1] | replace('inputs.', 'inputs_' ~ outer.index ~ '.') }}{{ "," if not (outer.last and loop.last) }}
+        {%- endfor %}
+        {%- endfor %}
+    )
     {%- endif %};
     analyze persons_to_rebuild;
 
@@ -269,4 +304,55 @@
             and nullif(events.after ->> 'anonymous_id', '') is not null;
     analyze persons_changed_anonymous_ids;
     {%- endif %}
+{%- endmacro %}
+
+
+-- Pre-hook, after persons_increment_begin: nested loops off for this
+-- model's statements (set_config local: until dbt's transaction ends) when
+-- more than `persons` persons are rebuilt. Over everyone, hash and merge
+-- joins on person_id are always right and a misestimated nested loop is
+-- quadratic; for the few persons of a routine run, index lookups are what
+-- is fast.
+{% macro persons_increment_nestloop_off(persons) -%}
+    select set_config('enable_nestloop', 'off', true)
+    where (select count(*) from persons_to_rebuild) > {{ persons }}
+{%- endmacro %}
+
+
+-- For a model's fingerprint (persons_increment_begin's settings): the SQL
+-- of every model it reads, so a change to one of them (which that model,
+-- incremental, applies to everyone) recomputes everyone here too.
+{% macro parents_code_fingerprint() -%}
+    {%- set code = [] -%}
+    {%- for unique_id in model.depends_on.nodes | sort -%}
+        {%- do code.append(unique_id ~ ':' ~ (graph.nodes.get(unique_id, {}).get('raw_code', ''))) -%}
+    {%- endfor -%}
+    {{- return(local_md5(code | join('\n'))) -}}
+{%- endmacro %}
+
+
+-- In the model: restrict a CTE over a table indexed on person_id (its
+-- primary key, or the key's first column) to the persons being rebuilt, as
+-- index lookups: `where {{ persons_increment_lookup('person_id') }}`. As
+-- `= any(array(...))` for the reason persons_increment_records gives: the
+-- ids are computed once and the planner counts them, where a semi-join per
+-- input table misestimated the thousand-odd persons as a few dozen and
+-- chose nested loops over the list for every row (1 s for 2,700 persons).
+{% macro persons_increment_lookup(person_id) -%}
+    {%- if is_incremental() -%}
+    {{ person_id }} = any(array(select person_id from persons_to_rebuild))
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+
+-- In the model: restrict a table with no person_id index (customer records,
+-- carts) to the persons being rebuilt, by joining the list (one hash join;
+-- the list holds each person once, so no row is repeated):
+-- `from {{ ref('x') }} as x {{ persons_increment_join('x.person_id') }}`.
+{% macro persons_increment_join(person_id) -%}
+    {%- if is_incremental() -%}
+    inner join persons_to_rebuild on {{ person_id }} = persons_to_rebuild.person_id
+    {%- endif -%}
 {%- endmacro %}

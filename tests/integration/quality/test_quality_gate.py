@@ -43,28 +43,26 @@ def test_gate_passes_on_good_data_and_builds_data_docs(built):
 
 
 def test_gate_fails_on_duplicate_person_id(built):
-    # dbt's contract makes person_id the table's primary key; the gate checks
-    # the table as it finds it, so it must still catch a duplicate in a table
-    # that lost the key (rebuilt by hand, restored from elsewhere)
+    # dbt's contract makes person_id the primary key of int_persons_profiled,
+    # the table under the customer_profiles view; the gate checks the view as
+    # it finds it, so it must still catch a duplicate from a table that lost
+    # the key (rebuilt by hand, restored from elsewhere)
+    table = "intermediate.int_persons_profiled"
     with connect("warehouse", built) as conn:
         (key,) = conn.execute(
-            "select conname from pg_constraint "
-            "where conrelid = 'marts.customer_profiles'::regclass and contype = 'p'"
+            f"select conname from pg_constraint where conrelid = '{table}'::regclass and contype = 'p'"
         ).fetchone()
-        conn.execute(f'alter table marts.customer_profiles drop constraint "{key}"')
-        conn.execute("""
-            insert into marts.customer_profiles
-            select * from marts.customer_profiles where email = 'alice@example.com'
-        """)
+        conn.execute(f'alter table {table} drop constraint "{key}"')
+        conn.execute(f"insert into {table} select * from {table} where email = 'alice@example.com'")
     try:
         result = run_gate(built)
     finally:
         with connect("warehouse", built) as conn:
-            conn.execute("""
-                delete from marts.customer_profiles where ctid in (
-                    select max(ctid) from marts.customer_profiles where email = 'alice@example.com')
+            conn.execute(f"""
+                delete from {table} where ctid in (
+                    select max(ctid) from {table} where email = 'alice@example.com')
             """)
-            conn.execute(f'alter table marts.customer_profiles add constraint "{key}" primary key (person_id)')
+            conn.execute(f'alter table {table} add constraint "{key}" primary key (person_id)')
     assert not result.passed
     assert failed(result) == ["customer_profiles: expect_column_values_to_be_unique(person_id)"]
 

@@ -8,6 +8,8 @@
 --   * their records changed: a record joined, left, was deleted or is new
 --     (members_md5, a fingerprint of the person's customer ids, differs from
 --     the stored one), or the person is new or gone (is_current);
+--   * one of their records was edited (the change log has the customer
+--     row): an email, a name, a city the profile shows;
 --   * the orders attributed to them changed (orders_md5): a guest order
 --     re-attributed through its email key, an order moved between records;
 --   * the change log (since this model's last run) has a change of theirs:
@@ -80,6 +82,12 @@ logged_customers as (
     from {{ increment_events(['web_events', 'email_events']) }} as events
     where events.op = 'c'
         and events.after ->> 'customer_id' is not null
+
+    union
+
+    -- an edited record: what the profile shows of it (a deleted or new one
+    -- changes members_md5)
+    {{ increment_changed_keys('customers', 'customer_id', 'bigint') }}
 
     union
 
