@@ -1,6 +1,7 @@
 -- Pieces of the profile (int_persons_profiled) its pre-hook compares too:
 -- values computed over everyone, which int_persons_changed cannot trace to
--- the persons they moved for.
+-- the persons they moved for; and the rules the profile shares with the
+-- segments.
 
 
 -- RFM scores: quintiles among people who bought (5 = best); ties broken by
@@ -18,9 +19,19 @@
 {%- endmacro %}
 
 
--- An abandoned cart: items left in it within cart_abandonment_days of
--- `as_of`, no order since (the same rule as seg_cart_abandoners); the latest
--- one per person. Carts leave the window as as_of moves, with no change.
+-- An abandoned cart (the profile's open cart, seg_cart_abandoners): items
+-- left in it within cart_abandonment_days of `as_of`, no order since.
+-- `carts`: an alias of int_carts_attributed's rows.
+{% macro is_abandoned_cart(carts, as_of_expression) -%}
+    ({{ carts }}.is_unconverted
+        and {{ carts }}.item_count > 0
+        and not {{ carts }}.has_ordered_since
+        and {{ carts }}.updated_at > {{ as_of_expression }} - interval '{{ var("cart_abandonment_days") }} days')
+{%- endmacro %}
+
+
+-- The latest abandoned cart per person. Carts leave the window as as_of
+-- moves, with no change.
 {% macro profile_open_carts(carts, as_of_expression) -%}
     (
         select distinct on (carts.person_id)
@@ -28,10 +39,7 @@
             carts.cart_value as open_cart_value,
             carts.updated_at as open_cart_updated_at
         from {{ carts }} as carts
-        where carts.is_unconverted
-            and carts.item_count > 0
-            and not carts.has_ordered_since
-            and carts.updated_at > {{ as_of_expression }} - interval '{{ var("cart_abandonment_days") }} days'
+        where {{ is_abandoned_cart('carts', as_of_expression) }}
         order by carts.person_id, carts.updated_at desc, carts.cart_id desc
     )
 {%- endmacro %}

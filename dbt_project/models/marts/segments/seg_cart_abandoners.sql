@@ -42,10 +42,9 @@ abandonments as (
         format('left %s items (%s) in a cart', carts.item_count, round(carts.cart_value, 2)) as what
     from carts
     cross join run
-    where carts.is_unconverted
-        and carts.item_count > 0
-        and not carts.has_ordered_since
-        and carts.updated_at > run.as_of - interval '{{ var("cart_abandonment_days") }} days'
+    -- items left in it within cart_abandonment_days, no order since
+    -- (macros/profiles.sql: the profile's open cart is the same rule)
+    where {{ is_abandoned_cart('carts', 'run.as_of') }}
 
     union all
 
