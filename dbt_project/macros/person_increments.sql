@@ -77,10 +77,14 @@
 -- default stored). All compared inputs are joined to the stored rows in one
 -- pass (`inputs.` in an expression becomes that input's alias). A person
 -- the table lacks is new or entered as_of's population: data changes and
--- `sources` bring them.
-{% macro persons_increment_begin(sources, windows, settings=[], copied=[], logged=none, compared=[]) -%}
+-- `sources` bring them;
+-- `also`: selects of person_id for what none of the above can say (they
+-- may read {{ this }} and the window, `persons_increment`: since/upto).
+{% macro persons_increment_begin(sources, windows, settings=[], copied=[], logged=none, compared=[], also=[]) -%}
     {#- not `compared`: it is checked value by value on every run (and its
         inputs' SQL may hold as_of) -#}
+    {#- not `also` either: its selects are the model's code as written (in
+        raw_code); rendered, they hold the database's name -#}
     {%- set fingerprint = local_md5(model.raw_code ~ tojson([sources, windows, settings, copied, logged])) -%}
     drop table if exists pg_temp.persons_increment;
     create temp table persons_increment on commit drop as
@@ -207,6 +211,12 @@
         {%- endfor %}
         {%- endfor %}
     )
+    {%- endif %}
+    {%- if is_incremental() %}
+    {%- for select in also %}
+    union
+    {{ select }}
+    {%- endfor %}
     {%- endif %};
     analyze persons_to_rebuild;
 
@@ -326,6 +336,18 @@
     {%- set code = [] -%}
     {%- for unique_id in model.depends_on.nodes | sort -%}
         {%- do code.append(unique_id ~ ':' ~ (graph.nodes.get(unique_id, {}).get('raw_code', ''))) -%}
+    {%- endfor -%}
+    {{- return(local_md5(code | join('\n'))) -}}
+{%- endmacro %}
+
+
+-- For a model's fingerprint (persons_increment_begin's settings): the
+-- source of the macros (the macro objects, e.g. [contactability_rows]) that
+-- compute its rows, so a change to one of them recomputes everyone.
+{% macro macros_fingerprint(macros) -%}
+    {%- set code = [] -%}
+    {%- for macro in macros -%}
+        {%- do code.append(macro.macro.macro_sql) -%}
     {%- endfor -%}
     {{- return(local_md5(code | join('\n'))) -}}
 {%- endmacro %}

@@ -22,9 +22,9 @@ from tailor.transform.dbt import run_dbt
 pytestmark = pytest.mark.integration
 
 SEND_TIME_CHAIN = ("stg_exports__suppressions", "int_email_keys_resolved", "int_customers_identified",
-                   "int_persons_email_consent", "contactability")
+                   "contactability")
 VIEWS = (("staging", "stg_exports__suppressions"), ("intermediate", "int_customers_identified"),
-         ("intermediate", "int_persons_email_consent"), ("marts", "contactability"))
+         ("marts", "contactability"))
 
 
 def oids(settings: Settings) -> dict[str, int]:

@@ -1,5 +1,5 @@
 -- The person of every customer record the shop has right now, for checks
--- that run at send time (int_persons_email_consent, contactability).
+-- that run at send time (contactability) and the build's copy of them.
 --
 -- A view: a customer who signed up after the last build is not in the
 -- person map yet, so it is resolved the way the next build most likely
