@@ -49,6 +49,19 @@ SERVER_CONF = {
     "log_min_messages": "warning",
 }
 
+# Passed on every start (-c), so servers initialised before a setting was
+# added get it too. An idle logical slot keeps every WAL segment the whole
+# cluster writes after its position, other databases' included: on a
+# machine running benchmarks next to an uncaptured shop, one idle slot kept
+# 66 GB, filled the disk and crashed the server mid-build. Past the cap
+# PostgreSQL invalidates the slot instead (pg_replication_slots.wal_status
+# 'lost'; the capture then fails with PostgreSQL's "can no longer get
+# changes from replication slot"), which a re-snapshot recovers from; a
+# full disk takes both databases down.
+START_CONF = {
+    "max_slot_wal_keep_size": "10GB",
+}
+
 
 def create_database(conn: psycopg.Connection, name: str) -> None:
     """CREATE DATABASE `name` comparing text byte by byte (collation C).
@@ -243,7 +256,8 @@ class EmbeddedPostgres:
             bin_dir = find_bin_dir(self.settings)
             self._run([
                 str(bin_dir / "pg_ctl"), "start", "-D", str(self.data_dir), "-l", str(self.log_file),
-                "-w", "-t", "60", "-o", f"-c port={state.port}",
+                "-w", "-t", "60", "-o",
+                " ".join([f"-c port={state.port}", *(f"-c {key}={value}" for key, value in START_CONF.items())]),
             ])
         self._create_databases(state)
         return state

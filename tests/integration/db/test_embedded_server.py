@@ -17,6 +17,8 @@ def test_up_is_idempotent_and_logical_wal_is_on(pg):
     with connect("shop", pg) as conn:
         assert conn.execute("show wal_level").fetchone()[0] == "logical"
         assert conn.execute("show listen_addresses").fetchone()[0] == "127.0.0.1"
+        # an idle replication slot cannot fill the disk (START_CONF)
+        assert conn.execute("show max_slot_wal_keep_size").fetchone()[0] == "10GB"
 
 
 def test_databases_and_schemas_exist(pg):
