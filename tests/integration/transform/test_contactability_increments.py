@@ -14,7 +14,8 @@ captured shop with as_of left where it was:
 * a collector suppression deleted, which lifts it.
 
 Those rows must change, the copy must equal a full refresh (and the live
-view), and everyone else's row must stay where it was (not rewritten).
+view), and every other row must stay where it was (not rewritten), except
+the suppressed ones, which every run rechecks.
 """
 
 from __future__ import annotations
