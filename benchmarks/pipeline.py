@@ -60,8 +60,8 @@ class TransformTiming(NamedTuple):
     total_s: float
     staging_s: float
     matcher_s: float       # the matcher's own run, alongside staging
-    matcher_wait_s: float  # how long the rest waited for it after staging
-    rest_s: float
+    matcher_wait_s: float  # how long its readers in the rest waited for it
+    rest_s: float          # the rest's own step, from staging's end (any such wait included)
     slowest: list[tuple[str, float]]
     chain: list[tuple[str, float]]
 
@@ -112,8 +112,13 @@ class _MatcherAlongside:
 
 
 def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[str], None]) -> TransformTiming:
-    """What the transform DAG does: dbt staging with the matcher alongside, then dbt for the rest."""
-    from tailor.identity.matcher import run_matcher
+    """What the transform DAG does: dbt staging with the matcher alongside, then dbt for the rest.
+
+    The rest starts when staging ends; only the models reading the
+    matcher's links (``tailor.identity.matcher.OUTPUT_MODEL``) wait for it,
+    as their tasks do in the DAG.
+    """
+    from tailor.identity.matcher import OUTPUT_MODEL, run_matcher
     from tailor.transform.dbt import blocking_chain, run_dbt
 
     refresh = ["--full-refresh"] if full_refresh else []
@@ -127,17 +132,24 @@ def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[s
         with contextlib.suppress(Exception):  # staging's failure is the one to report
             matcher.result(run_if_not_started=False)
         raise RuntimeError(staging.summary())
-    match = matcher.result()
-    matcher_wait_s = time.monotonic() - started - staging_s
-    progress(f"  {match.summary()}")
+    waits: list[float] = []
+
+    def matcher_read(unique_id: str, depends_on: tuple[str, ...]) -> None:
+        if OUTPUT_MODEL in depends_on:
+            waiting = time.monotonic()
+            matcher.result()  # the matcher's error, if any, fails this reader
+            waits.append(time.monotonic() - waiting)
+
     rest = run_dbt(["build", "--exclude", "staging", "--indirect-selection", "buildable", "--quiet", *refresh],
-                   vars=dbt_vars, settings=settings, artifacts=False)
+                   vars=dbt_vars, settings=settings, artifacts=False, before_node=matcher_read)
+    match = matcher.result()  # raises the matcher's error before the readers' failures it caused
+    progress(f"  {match.summary()}")
     if not rest.success:
         raise RuntimeError(rest.summary())
     total_s = time.monotonic() - started
     nodes = sorted(staging.nodes + rest.nodes, key=lambda node: node.seconds, reverse=True)
     slowest = [node.timed() for node in nodes[:SLOWEST_SHOWN]]
-    return TransformTiming(total_s, staging_s, match.seconds, matcher_wait_s, total_s - staging_s - matcher_wait_s,
+    return TransformTiming(total_s, staging_s, match.seconds, sum(waits), total_s - staging_s,
                            slowest, blocking_chain(rest.nodes))
 
 

@@ -14,11 +14,15 @@ quality gate.
   `ml.identity_links`), then dbt for everything else (task group `dbt`),
   whose identity graph turns those links into person merges. The matcher
   reads only `stg_shop__customers`: it starts as soon as that model's task
-  is done and runs alongside the rest of staging.
+  is done and runs alongside the rest of staging. Only the models reading
+  its links (through `stg_ml__identity_links`) wait for it: the rest of
+  the `dbt` group starts when staging is done.
 - After staging, `weather_refresh` loads the weather at known
   customers' locations for the run's date (and the days before it) into
   `enrich.weather_observations` from the provider `TAILOR_WEATHER_PROVIDER`
-  names (default: the bundled offline sample); `int_persons_weather` reads it.
+  names (default: the bundled offline sample); the models reading it
+  (`int_persons_weather`, through `stg_enrich__weather_observations`) wait
+  for it.
 - One Airflow task per dbt model (rendered by astronomer-cosmos from the
   project's manifest), then one task per group running its dbt tests.
 - Every model is computed *as of* the run's data interval end (logical
@@ -35,7 +39,9 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
+from tailor.enrich.weather import OUTPUT_MODEL as WEATHER_OUTPUT
 from tailor.identity.matcher import INPUT_MODEL as MATCHER_INPUT
+from tailor.identity.matcher import OUTPUT_MODEL as MATCHER_OUTPUT
 from tailor.orchestration import DAG_DEFAULTS, MARTS, RAW
 from tailor.transform import cosmos_config
 
@@ -86,9 +92,11 @@ def tailor_transform() -> None:
         """Emits Asset `marts` once every model and test above succeeded."""
 
     matcher = identity_matcher()
+    weather = weather_refresh()
     dbt_staging.tasks_map[MATCHER_INPUT] >> matcher
-    [dbt_staging, matcher] >> dbt_build
-    dbt_staging >> weather_refresh() >> dbt_build
+    dbt_staging >> [weather, dbt_build]
+    matcher >> cosmos_config.readers(dbt_build, MATCHER_OUTPUT)
+    weather >> cosmos_config.readers(dbt_build, WEATHER_OUTPUT)
     dbt_build >> marts_published()
 
 

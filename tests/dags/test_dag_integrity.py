@@ -84,17 +84,24 @@ def test_asset_chain(dagbag):
 
 def test_matcher_runs_alongside_staging(dagbag):
     """The matcher reads one staging model: its task waits for that model's task, not for all of
-    staging (it runs alongside the rest), and everything after staging waits for it."""
+    staging (it runs alongside the rest). After staging, only the models reading what the matcher
+    and the weather load write wait for them; the rest of the build starts when staging is done."""
     transform = dagbag.dags["tailor_transform"]
     matcher = transform.get_task("identity_matcher")
     assert matcher.upstream_task_ids == {"dbt_staging.stg_shop__customers_run"}
+    assert transform.get_task("weather_refresh").upstream_task_ids == {"dbt_staging.dbt_project_test"}
+    assert matcher.downstream_task_ids == {"dbt.int_identity_edges_run"}
+    assert transform.get_task("weather_refresh").downstream_task_ids == {"dbt.int_persons_weather_run"}
     first_of_rest = [
         task for task in transform.tasks
         if task.task_id.startswith("dbt.") and not any(up.startswith("dbt.") for up in task.upstream_task_ids)
     ]
-    assert first_of_rest
+    assert {"dbt.int_identifiers_normalized_run", "dbt.int_web_events_stitched_run"} <= {
+        task.task_id for task in first_of_rest}
     for task in first_of_rest:
-        assert {"identity_matcher", "dbt_staging.dbt_project_test"} <= task.upstream_task_ids, task.task_id
+        assert "dbt_staging.dbt_project_test" in task.upstream_task_ids, task.task_id
+    # what reads the links comes after the matcher, however far down the identity graph
+    assert "identity_matcher" in transform.get_task("dbt.int_person_map_run").get_flat_relative_ids(upstream=True)
 
 
 def test_no_heavy_imports_at_dag_top_level():

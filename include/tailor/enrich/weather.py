@@ -36,6 +36,9 @@ COLUMNS = ("country", "city", "date", "temperature_c", "precipitation_mm", "cond
 # Days before the as-of date loaded with it: int_persons_weather falls back
 # to the nearest earlier observation (var weather_max_age_days, <= this).
 LOOKBACK_DAYS = 7
+# The staging view over what load_weather writes: the transform DAG runs the
+# models reading it after the load, the rest of the build without waiting.
+OUTPUT_MODEL = "model.tailor.stg_enrich__weather_observations"
 MAX_CITY = 100
 MAX_CONDITION = 32
 

@@ -65,6 +65,9 @@ INPUT_SQL = Path(__file__).with_name("sql") / "match_input.sql"
 # benchmark) start the matcher as soon as it is built, alongside the rest
 # of staging.
 INPUT_MODEL = "model.tailor.stg_shop__customers"
+# The staging view over what it writes (ml.identity_links): only the models
+# reading it wait for the matcher; the rest of the build does not.
+OUTPUT_MODEL = "model.tailor.stg_ml__identity_links"
 COLUMNS = ("unique_id", "first_name", "last_name", "birth_date", "city", "postcode",
            "phone", "email_local")
 

@@ -51,7 +51,8 @@ from tailor.transform.dbt import PIPELINE_LOG_LEVEL_FILE, default_vars, ensure_m
 # Belt and braces: the setting may have been read before our default applied.
 cosmos_settings.enable_telemetry = False
 
-__all__ = ["STAGING", "DbtTaskGroup", "execution_config", "operator_args", "profile_config", "project_config", "render_config"]
+__all__ = ["STAGING", "DbtTaskGroup", "execution_config", "operator_args", "profile_config", "project_config", "readers",
+           "render_config"]
 
 WAREHOUSE_CONN_ID = "tailor_warehouse"
 
@@ -93,6 +94,20 @@ def render_config(select: list[str] | None = None, exclude: list[str] | None = N
         select=list(select or []),
         exclude=list(exclude or []),
     )
+
+
+def readers(group: DbtTaskGroup, unique_id: str) -> list[Any]:
+    """The group's tasks for the models that read ``unique_id`` (a model of another group).
+
+    What an outside step writes is read through one staging model; wiring
+    the step to that model's readers only, instead of to the whole group,
+    lets the rest of the group start without it.
+    """
+    found = [group.tasks_map[node_id] for node_id, node in group.dbt_graph.filtered_nodes.items()
+             if unique_id in node.depends_on and node_id in group.tasks_map]
+    if not found:
+        raise ValueError(f"no model of task group {group.group_id!r} reads {unique_id}")
+    return found
 
 
 def execution_config() -> ExecutionConfig:

@@ -325,6 +325,42 @@ def _unread_events_skipped() -> Iterator[None]:
         EventManager.fire_event = original_fire  # type: ignore[method-assign]
 
 
+@contextmanager
+def _nodes_held(before_node: Callable[[str, tuple[str, ...]], None] | None) -> Iterator[None]:
+    """Call ``before_node(unique_id, depends_on)`` in the thread about to run each node, before it runs.
+
+    What blocks there holds that node (and so everything after it) while
+    the other threads go on. What raises there ends the node in error with
+    the exception's message, before it compiled or ran anything, and dbt
+    skips the nodes after it, as after a failing statement.
+    """
+    if before_node is None:
+        yield
+        return
+    import time
+
+    from dbt.task.base import BaseRunner
+
+    original = BaseRunner.__dict__["run_with_hooks"]
+
+    def run_with_hooks(self: Any, manifest: Any) -> Any:
+        node = self.node
+        if getattr(self, "skip", False):  # dbt reports it skipped: nothing to wait for
+            return original(self, manifest)
+        started = time.time()
+        try:
+            before_node(node.unique_id, tuple(node.depends_on.nodes) if hasattr(node, "depends_on") else ())
+        except Exception as exc:
+            return self.error_result(node, f"{type(exc).__name__}: {exc}", started, [])
+        return original(self, manifest)
+
+    BaseRunner.run_with_hooks = run_with_hooks  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BaseRunner.run_with_hooks = original  # type: ignore[method-assign]
+
+
 def _split_user_vars(args: list[str]) -> tuple[list[str], dict[str, Any]]:
     """Pull a user's ``--vars '{...}'`` out of args so it merges with ours."""
     import yaml
@@ -423,6 +459,7 @@ def run_dbt(
     *,
     artifacts: bool = True,
     on_node_finished: Callable[[str, str], None] | None = None,
+    before_node: Callable[[str, tuple[str, ...]], None] | None = None,
 ) -> DbtResult:
     """Run ``dbt <args>`` against Tailor's project and the warehouse.
 
@@ -450,6 +487,10 @@ def run_dbt(
     (status ``success``, ``error``, ``pass``, ``fail``, ...), in the thread
     that ran it: what must start as soon as one model is built (the pipeline
     benchmark's matcher, after ``stg_shop__customers``) starts from there.
+    ``before_node(unique_id, depends_on)`` is called in the thread about to
+    run each node, before it runs: what must wait for work outside dbt (the
+    benchmark's readers of the matcher's links) waits there, and an
+    exception it raises fails that node (:func:`_nodes_held`).
     """
     import time
 
@@ -491,7 +532,8 @@ def run_dbt(
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
 
     started = time.monotonic()
-    with _environment(env), _adapter_flags_restored(), _connections_kept(), _unread_events_skipped():
+    with (_environment(env), _adapter_flags_restored(), _connections_kept(), _unread_events_skipped(),
+          _nodes_held(before_node)):
         callbacks = [_NodeFinished(on_node_finished)] if on_node_finished else []
         outcome = dbtRunner(callbacks=callbacks).invoke(command)
     elapsed = time.monotonic() - started

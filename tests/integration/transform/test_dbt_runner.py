@@ -210,3 +210,58 @@ def test_node_finished_reports_each_node_as_it_ends(pg: Settings, tmp_path) -> N
     assert "SQLQuery" not in fired and "NodeFinished" in fired
     with connect("warehouse", pg) as conn:
         conn.execute("drop table marts.probe_first")
+
+
+def test_before_node_holds_one_node_and_fails_it_when_it_raises(pg: Settings, tmp_path) -> None:
+    """before_node runs in the node's thread before it runs: a node held there waits while the
+    others go on (the pipeline's readers of the matcher's links); one whose before_node raises
+    ends in error with the message, without running, and what follows it is skipped."""
+    import shutil
+    import threading
+
+    from tailor.db.connect import connect
+
+    (tmp_path / "dbt_project.yml").write_text(PROBE_PROJECT)
+    shutil.copy(pg.dbt_project_dir / "profiles.yml", tmp_path / "profiles.yml")
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, sql in {
+        "probe_free": "select 1 as x",
+        "probe_held": "select 1 as x",
+        "probe_after_held": "select x from {{ ref('probe_held') }}",
+        "probe_gated": "select 1 as x",
+        "probe_after_gated": "select x from {{ ref('probe_gated') }}",
+    }.items():
+        (models / f"{name}.sql").write_text(sql)
+    prefix = "model.connection_probe."
+    free_done = threading.Event()
+    finished: list[str] = []
+    seen: dict[str, tuple[str, ...]] = {}
+
+    def before_node(unique_id: str, depends_on: tuple[str, ...]) -> None:
+        seen[unique_id] = depends_on
+        if unique_id == prefix + "probe_held":
+            assert free_done.wait(60), "probe_free never finished while probe_held was held"
+        if unique_id == prefix + "probe_gated":
+            raise RuntimeError("the outside step failed: boom")
+
+    def on_node_finished(unique_id: str, status: str) -> None:
+        finished.append(unique_id)
+        if unique_id == prefix + "probe_free":
+            free_done.set()
+
+    result = run_dbt(
+        ["run", "--project-dir", str(tmp_path), "--profiles-dir", str(tmp_path), "--threads", "2",
+         "--target-path", str(tmp_path / "target")],
+        settings=pg, artifacts=False, before_node=before_node, on_node_finished=on_node_finished,
+    )
+    statuses = {node.name: node.status for node in result.nodes}
+    assert statuses == {"probe_free": "success", "probe_held": "success", "probe_after_held": "success",
+                        "probe_gated": "error", "probe_after_gated": "skipped"}, statuses
+    gated = next(node for node in result.nodes if node.name == "probe_gated")
+    assert "RuntimeError: the outside step failed: boom" in gated.message
+    assert finished.index(prefix + "probe_free") < finished.index(prefix + "probe_held")
+    assert seen[prefix + "probe_after_held"] == (prefix + "probe_held",)
+    with connect("warehouse", pg) as conn:
+        assert conn.execute("select to_regclass('marts.probe_gated')").fetchone() == (None,), "a failed gate ran"
+        conn.execute("drop table marts.probe_free, marts.probe_held, marts.probe_after_held")
