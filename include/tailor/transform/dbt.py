@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -326,6 +326,29 @@ def _unread_events_skipped() -> Iterator[None]:
 
 
 @contextmanager
+def _compiled_sql_unwritten() -> Iterator[None]:
+    """Keep dbt from writing each node's SQL to target/compiled and target/run during the call.
+
+    dbt writes every node's compiled SQL, and a model's SQL again as it
+    runs it, from the threads that run the models: two files opened,
+    truncated and written per node. On a disk the warehouse's WAL is
+    flushed to at every commit, those writes waited on the file system's
+    journal: 0.3-0.5 s of an incremental transform's critical path at 100k
+    customers (``tailor bench pipeline``). Nothing reads them back; the
+    node's ``compiled_path`` is still set. Process-wide for the call, like
+    the other patches here.
+    """
+    from dbt.contracts.graph.nodes import ParsedNode
+
+    original = ParsedNode.__dict__["write_node"]
+    ParsedNode.write_node = lambda self, project_root, compiled_path, compiled_code: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ParsedNode.write_node = original  # type: ignore[method-assign]
+
+
+@contextmanager
 def _nodes_held(before_node: Callable[[str, tuple[str, ...]], None] | None) -> Iterator[None]:
     """Call ``before_node(unique_id, depends_on)`` in the thread about to run each node, before it runs.
 
@@ -471,10 +494,11 @@ def run_dbt(
 
     ``artifacts=False`` is for the pipeline's own builds, whose outcome comes
     back in the :class:`DbtResult`: dbt then writes no target/*.json
-    (``--no-write-json``). It otherwise writes manifest.json twice per
-    invocation (after loading the manifest and at the end), graph.gpickle
-    and run_results.json: about 1.2 s of an incremental build at 100k
-    customers (README, pipeline benchmark). Commands a person runs keep
+    (``--no-write-json``) and no SQL per node under target/compiled and
+    target/run (:func:`_compiled_sql_unwritten`). It otherwise writes
+    manifest.json twice per invocation (after loading the manifest and at
+    the end), graph.gpickle and run_results.json: about 1.2 s of an
+    incremental build at 100k customers (README, pipeline benchmark). Commands a person runs keep
     them: ``dbt retry`` and ``dbt docs`` read them. Those builds also log
     to logs/dbt.log at ``info`` (what ran, how it ended, every error)
     instead of ``debug`` (every SQL statement, about 300 per build): dbt
@@ -533,7 +557,7 @@ def run_dbt(
 
     started = time.monotonic()
     with (_environment(env), _adapter_flags_restored(), _connections_kept(), _unread_events_skipped(),
-          _nodes_held(before_node)):
+          _nodes_held(before_node), _compiled_sql_unwritten() if not artifacts else nullcontext()):
         callbacks = [_NodeFinished(on_node_finished)] if on_node_finished else []
         outcome = dbtRunner(callbacks=callbacks).invoke(command)
     elapsed = time.monotonic() - started

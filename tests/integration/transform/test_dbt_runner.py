@@ -78,8 +78,9 @@ def test_nodes_share_a_thread_connection_reset_to_a_fresh_session(pg: Settings, 
 
 def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path, monkeypatch) -> None:
     """artifacts=False (the transform's own builds): no manifest.json, graph or run_results.json
-    written, and the file log at info (the node's outcome, not its statements); the outcome still
-    comes back node by node. A person's command writes them all and logs every statement."""
+    written, no SQL per node (target/compiled, target/run), and the file log at info (the node's
+    outcome, not its statements); the outcome still comes back node by node. A person's command
+    writes them all and logs every statement."""
     import shutil
 
     from tailor.db.connect import connect
@@ -103,6 +104,7 @@ def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path, monkeypatch)
     assert result.success, result.summary()
     assert [(node.name, node.status) for node in result.nodes] == [("probe_artifacts", "success")]
     assert not [name for name in written if (quiet / name).exists()]
+    assert not list(quiet.rglob("*.sql")), "a pipeline build wrote its nodes' SQL"
     quiet_log = logged_since(offset)
     assert "probe_artifacts" in quiet_log and "SQL status" not in quiet_log, quiet_log[-2000:]
 
@@ -111,6 +113,7 @@ def test_pipeline_builds_write_no_artifacts(pg: Settings, tmp_path, monkeypatch)
     result = run_dbt(["run", *project, "--target-path", str(full)], settings=pg)
     assert result.success, result.summary()
     assert [name for name in written if (full / name).exists()] == list(written)
+    assert {path.parent.parent.parent.name for path in full.rglob("probe_artifacts.sql")} == {"compiled", "run"}
     assert "SQL status" in logged_since(offset)
     with connect("warehouse", pg) as conn:
         conn.execute("drop table marts.probe_artifacts")
