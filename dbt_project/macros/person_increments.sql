@@ -126,30 +126,40 @@
     -- everyone when there is no usable mark, so the model filters on one
     -- analysed list either way (its size is what plans the model's joins);
     -- the window edges are scalar subqueries, so the event tables' time
-    -- indexes serve each range
+    -- indexes serve each range. One bound for the marks (-1 without a
+    -- usable mark: every position is above it), so changed_through's index
+    -- serves the range; `> since or since is null` read the whole table.
+    -- The customers whose events cross a window edge are looked up by key
+    -- (`= any(array(...))`, the primary key's index): joined, the planner
+    -- hashed every customer record for the few events a window holds.
     drop table if exists pg_temp.persons_to_rebuild;
     create temp table persons_to_rebuild on commit drop as
     select person_id from {{ ref('int_persons_changed') }}
     where is_current
-        and (changed_through > (select since from persons_increment)
-            or (select since from persons_increment) is null)
+        and changed_through > coalesce((select since from persons_increment), -1)
     {%- for source in sources %}
-    union
-    {%- if source[2] | default('customer_id') == 'person_id' %}
-    select events.person_id
-    from {{ ref(source[0]) }} as events
-    {%- else %}
-    select resolved.person_id
-    from {{ ref(source[0]) }} as events
-    inner join {{ ref('int_customers_resolved') }} as resolved
-        on events.customer_id = resolved.customer_id
-    {%- endif %}
-    where (
+    {%- set in_window -%}
+        (
         {%- for days in windows %}
         (events.{{ source[1] }} > (select low_as_of from persons_increment) - interval '{{ days }} days'
             and events.{{ source[1] }} <= (select high_as_of from persons_increment) - interval '{{ days }} days'){{ " or" if not loop.last }}
         {%- endfor %}
-    )
+        )
+    {%- endset %}
+    union
+    {%- if source[2] | default('customer_id') == 'person_id' %}
+    select events.person_id
+    from {{ ref(source[0]) }} as events
+    where {{ in_window }}
+    {%- else %}
+    select resolved.person_id
+    from {{ ref('int_customers_resolved') }} as resolved
+    where resolved.customer_id = any(array(
+        select events.customer_id
+        from {{ ref(source[0]) }} as events
+        where {{ in_window }}
+    ))
+    {%- endif %}
     {%- endfor %}
     {%- if is_incremental() %}
     {%- for input in copied %}
