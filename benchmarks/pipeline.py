@@ -9,8 +9,9 @@ the real shop and warehouse are never touched:
    capture;
 2. build everything the transform DAG builds, in its order (dbt staging,
    with the Splink matcher alongside from the moment the one model it
-   reads, ``stg_shop__customers``, is built; then dbt for the rest), as of
-   the shop's latest timestamp: ``initial_s``;
+   reads, ``stg_shop__customers``, is built; then dbt for the rest, where
+   only the models reading the matcher's links wait for it), as of the
+   shop's latest timestamp: ``initial_s``;
 3. change 1% of the customers in the shop (``tailor.source.changes``: new
    orders, web and email events, consent withdrawals, email/city/name
    edits, cart deletes) and capture them;
@@ -26,9 +27,10 @@ the real shop and warehouse are never touched:
 
 ``incremental_vs_full`` is the ratio the acceptance target is about
 (incremental_s / full_s). The matcher's own time in each is reported
-separately (``matcher_s_*``, spent alongside staging) with what the rest
-waited for it after staging (``matcher_wait_s_*``), as are the rows per relation (``rows``),
-each pass's slowest dbt nodes (``slowest_nodes_*``, seconds) and the
+separately (``matcher_s_*``, spent alongside staging and the rest's first
+models) with what its readers waited for it (``matcher_wait_s_*``), as are
+the rows per relation (``rows``), each pass's slowest dbt nodes
+(``slowest_nodes_*``, seconds) and the
 incremental rest step's critical path as it ran (``rest_chain_incremental``:
 the nodes its end waited on, in order; ``rest_chain_s_incremental`` their
 sum): what shortens the step is what shortens that chain.
