@@ -498,8 +498,9 @@ def run_dbt(
     target/run (:func:`_compiled_sql_unwritten`). It otherwise writes
     manifest.json twice per invocation (after loading the manifest and at
     the end), graph.gpickle and run_results.json: about 1.2 s of an
-    incremental build at 100k customers (README, pipeline benchmark). Commands a person runs keep
-    them: ``dbt retry`` and ``dbt docs`` read them. Those builds also log
+    incremental build at 100k customers (README, pipeline benchmark).
+    Commands a person runs keep them: ``dbt retry`` and ``dbt docs`` read
+    them, and the SQL files show what ran. Those builds also log
     to logs/dbt.log at ``info`` (what ran, how it ended, every error)
     instead of ``debug`` (every SQL statement, about 300 per build): dbt
     formats and writes each event in the threads that run the models,
