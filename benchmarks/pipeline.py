@@ -87,12 +87,16 @@ class _MatcherAlongside:
     def node_finished(self, unique_id: str, status: str) -> None:
         from tailor.identity.matcher import INPUT_MODEL
 
-        if unique_id != INPUT_MODEL or status != "success":
-            return
+        if unique_id == INPUT_MODEL and status == "success":
+            self._start()
+
+    def _start(self) -> threading.Thread:
+        """The matcher's thread, started on the first call: it runs once however many ask."""
         with self._started:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._target, name="identity-matcher", daemon=True)
                 self._thread.start()
+            return self._thread
 
     def _target(self) -> None:
         try:
@@ -101,13 +105,14 @@ class _MatcherAlongside:
             self._error = exc
 
     def result(self, *, run_if_not_started: bool = True) -> Any:
-        """The matcher's result once it is done; run here if its input was not built in this invocation."""
+        """The matcher's result once it is done, from any thread (its readers' and the caller's);
+        started here if its input was not built in this invocation."""
         with self._started:
             thread = self._thread
+        if thread is None and run_if_not_started:
+            thread = self._start()
         if thread is not None:
             thread.join()
-        elif run_if_not_started:
-            self._target()
         if self._error is not None:
             raise self._error
         return self._result
