@@ -26,7 +26,9 @@ the real shop and warehouse are never touched:
    bookkeeping of the incremental history and is not compared.
 
 ``incremental_vs_full`` is the ratio the acceptance target is about
-(incremental_s / full_s). The matcher's own time in each is reported
+(incremental_s / full_s). Each timed pass starts with the objects made
+before it frozen out of the cyclic GC's sight, as in a task process Airflow
+forks (:func:`_earlier_work_frozen`). The matcher's own time in each is reported
 separately (``matcher_s_*``, spent alongside staging and the rest's first
 models) with what its readers waited for it (``matcher_wait_s_*``), as are
 the rows per relation (``rows``), each pass's slowest dbt nodes
