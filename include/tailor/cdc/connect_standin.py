@@ -543,7 +543,12 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer, content_type = self._answer(split, raw)
         with owner.lock:  # logged before the client can see the answer
             owner.log.append((self.command, split.path, int(status)))
-        self._send(status, answer, content_type)
+        try:
+            self._send(status, answer, content_type)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client gave up first (its timeout shorter than an injected
+            # delay), as a real worker sees it: the request stays logged
+            self.close_connection = True
 
     def _answer(self, split: Any, raw: bytes) -> tuple[int, Any, str]:
         owner = self.owner
