@@ -127,7 +127,7 @@ def _earlier_work_frozen() -> Iterator[None]:
 
     A DAG task starts in a process forked from a frozen heap (Airflow's
     LocalExecutor calls ``gc.freeze()`` before forking its workers): its
-    collections scan what the task itself makes. The benchmark's passes run
+    collections scan little more than what the task itself makes. The benchmark's passes run
     one after another in one process, so each pass's full collections would
     also scan the ~300k objects left by the imports and the passes before it
     (the initial build's matcher training among them), about 0.2 s each,
@@ -143,17 +143,18 @@ def _earlier_work_frozen() -> Iterator[None]:
 
 
 def transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[str], None]) -> TransformTiming:
+    """What the transform DAG does: dbt staging with the matcher alongside, then dbt for the rest.
+
+    The rest starts when staging ends; only the models reading the
+    matcher's links (``tailor.identity.matcher.OUTPUT_MODEL``) wait for it,
+    as their tasks do in the DAG. Timed from a frozen heap
+    (:func:`_earlier_work_frozen`; the collection before it is not timed).
+    """
     with _earlier_work_frozen():
         return _transform(settings, as_of, full_refresh=full_refresh, progress=progress)
 
 
 def _transform(settings, as_of: str, *, full_refresh: bool, progress: Callable[[str], None]) -> TransformTiming:
-    """What the transform DAG does: dbt staging with the matcher alongside, then dbt for the rest.
-
-    The rest starts when staging ends; only the models reading the
-    matcher's links (``tailor.identity.matcher.OUTPUT_MODEL``) wait for it,
-    as their tasks do in the DAG.
-    """
     from tailor.identity.matcher import OUTPUT_MODEL, run_matcher
     from tailor.transform.dbt import blocking_chain, run_dbt
 
