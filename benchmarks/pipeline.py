@@ -28,11 +28,11 @@ the real shop and warehouse are never touched:
 ``incremental_vs_full`` is the ratio the acceptance target is about
 (incremental_s / full_s). Each timed pass starts with the objects made
 before it frozen out of the cyclic GC's sight, as in a task process Airflow
-forks (:func:`_earlier_work_frozen`). The matcher's own time in each is reported
-separately (``matcher_s_*``, spent alongside staging and the rest's first
-models) with what its readers waited for it (``matcher_wait_s_*``), as are
-the rows per relation (``rows``), each pass's slowest dbt nodes
-(``slowest_nodes_*``, seconds) and the
+forks (:func:`_earlier_work_frozen`). The matcher's own time in each is
+reported separately (``matcher_s_*``, spent alongside staging and the
+rest's first models) with what its readers waited for it
+(``matcher_wait_s_*``), as are the rows per relation (``rows``), each
+pass's slowest dbt nodes (``slowest_nodes_*``, seconds) and the
 incremental rest step's critical path as it ran (``rest_chain_incremental``:
 the nodes its end waited on, in order; ``rest_chain_s_incremental`` their
 sum): what shortens the step is what shortens that chain.
@@ -127,12 +127,13 @@ def _earlier_work_frozen() -> Iterator[None]:
 
     A DAG task starts in a process forked from a frozen heap (Airflow's
     LocalExecutor calls ``gc.freeze()`` before forking its workers): its
-    collections scan little more than what the task itself makes. The benchmark's passes run
-    one after another in one process, so each pass's full collections would
-    also scan the ~300k objects left by the imports and the passes before it
-    (the initial build's matcher training among them), about 0.2 s each,
-    landing in a pass at random: staging's 1.5 s took 1.5-2.4 s in replays.
-    Collected first, so nothing garbage is frozen; unfrozen after the pass.
+    collections scan little more than what the task itself makes. The
+    benchmark's passes run one after another in one process, so each pass's
+    full collections would also scan the ~300k objects left by the imports
+    and the passes before it (the initial build's matcher training among
+    them), about 0.2 s each, landing in a pass at random: staging's 1.5 s
+    took 1.5-2.4 s in replays. Collected first, so nothing garbage is
+    frozen; unfrozen after the pass.
     """
     gc.collect()
     gc.freeze()
