@@ -55,10 +55,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tailor.config import Settings, get_settings
-from tailor.db.connect import connect
+from tailor.db.connect import database_url
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pyarrow as pa
+
+    # What the matcher compares: an Arrow table with COLUMNS (load_records'),
+    # or tuples in COLUMNS order (hand-built records, the tests').
+    Records = pa.Table | Sequence[tuple]
 
 INPUT_SQL = Path(__file__).with_name("sql") / "match_input.sql"
 # The one dbt model INPUT_SQL reads: the transform DAG (and the pipeline
@@ -70,6 +79,7 @@ INPUT_MODEL = "model.tailor.stg_shop__customers"
 OUTPUT_MODEL = "model.tailor.stg_ml__identity_links"
 COLUMNS = ("unique_id", "first_name", "last_name", "birth_date", "city", "postcode",
            "phone", "email_local")
+UNDEFINED_TABLE = "42P01"  # SQLSTATE: the staging views are not built yet
 
 
 # m: P(level | same person), per comparison, levels in order (the null level
@@ -174,19 +184,58 @@ class MatchResult:
                 f"{self.links_total:,} stored, in {self.seconds:.1f}s")
 
 
-def load_records(config: MatcherConfig, settings: Settings | None = None) -> list[tuple]:
-    """The comparison input: one row per current customer, ``COLUMNS`` then the row's md5 (match_input.sql)."""
-    import psycopg
+def load_records(config: MatcherConfig, settings: Settings | None = None) -> pa.Table:
+    """The comparison input: one row per current customer, ``COLUMNS`` then ``record_md5`` (match_input.sql).
 
-    params = {"blocked": list(config.blocked_values) or [""]}
-    with connect("warehouse", settings) as conn:
+    Read straight into Arrow by the ADBC driver (binary COPY, decoded in
+    C++): the transform runs the matcher in a thread beside dbt's, and
+    100k rows as Python tuples, then Arrow arrays, held the interpreter
+    lock for half a second of the incremental pass.
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+
+    from tailor.db.connect import NotRunningError
+
+    blocked = list(config.blocked_values) or [""]
+    try:
+        conn = adbc.connect(database_url("warehouse", settings))
+    except adbc.Error as exc:
+        raise NotRunningError(
+            f"Cannot connect to the 'warehouse' database: {exc}. "
+            "Is it running? Try 'tailor db up' (embedded) or check TAILOR_WAREHOUSE_URL."
+        ) from exc
+    with conn, conn.cursor() as cur:
         try:
-            return conn.execute(INPUT_SQL.read_text(), params).fetchall()
-        except psycopg.errors.UndefinedTable as exc:
-            raise RuntimeError(
-                f"The matcher could not read the staging views ({exc}). Build staging first: "
-                "'tailor dbt build --select staging'."
-            ) from exc
+            cur.execute(INPUT_SQL.read_text(), parameters=(blocked,))
+        except adbc.Error as exc:
+            if getattr(exc, "sqlstate", None) == UNDEFINED_TABLE:
+                raise RuntimeError(
+                    f"The matcher could not read the staging views ({exc}). Build staging first: "
+                    "'tailor dbt build --select staging'."
+                ) from exc
+            raise
+        table = cur.fetch_arrow_table()
+    return table.rename_columns([*COLUMNS, "record_md5"]).cast(records_schema(with_md5=True))
+
+
+def records_table(records: Records) -> pa.Table:
+    """``records`` as an Arrow table of ``COLUMNS`` (tuples in that order; later fields and columns ignored)."""
+    import pyarrow as pa
+
+    if isinstance(records, pa.Table):
+        return records.select(list(COLUMNS))
+    schema = records_schema()
+    columns = list(zip(*records, strict=False))[:len(COLUMNS)] or [() for _ in COLUMNS]
+    return pa.table([pa.array(values, field.type) for values, field in zip(columns, schema, strict=True)],
+                    schema=schema)
+
+
+def records_schema(*, with_md5: bool = False) -> pa.Schema:
+    """The Arrow schema of the records: unique_id a bigint, every compared field text."""
+    import pyarrow as pa
+
+    names = [*COLUMNS, "record_md5"] if with_md5 else list(COLUMNS)
+    return pa.schema([(name, pa.int64() if name == "unique_id" else pa.string()) for name in names])
 
 
 def splink_settings(config: MatcherConfig, records: int = 2) -> Any:
@@ -262,14 +311,15 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _prepared(rows: list[tuple], changed: set[int] | None = None) -> tuple[Any, Any]:
-    """(DuckDB connection, prepared arrow table) of ``rows``; with ``changed``, an is_changed column."""
+def _prepared(records: Records, changed: set[int] | None = None) -> tuple[Any, Any]:
+    """(DuckDB connection, prepared arrow table) of ``records``; with ``changed``, an is_changed column."""
     import duckdb
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    raw = pa.table({name: pa.array([r[i] for r in rows]) for i, name in enumerate(COLUMNS)})
+    raw = records_table(records)
     if changed is not None:
-        raw = raw.append_column("is_changed", pa.array([r[0] in changed for r in rows], pa.bool_()))
+        raw = raw.append_column("is_changed", pc.is_in(raw["unique_id"], pa.array(sorted(changed), pa.int64())))
     con = duckdb.connect()
     con.register("raw_records", raw)
     return con, con.sql(PREPARE_SQL).to_arrow_table()
@@ -281,7 +331,7 @@ def tf_columns(model: dict[str, Any]) -> list[str]:
                    for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")})
 
 
-def train(rows: list[tuple], config: MatcherConfig) -> TrainedModel:
+def train(rows: Records, config: MatcherConfig) -> TrainedModel:
     """Estimate the model on ``rows`` (no database): u by sampling, the prior, m if asked; plus the TF tables."""
     from splink import DuckDBAPI, Linker, block_on
 
@@ -328,7 +378,7 @@ def train(rows: list[tuple], config: MatcherConfig) -> TrainedModel:
     )
 
 
-def score(rows: list[tuple], trained: TrainedModel, config: MatcherConfig,
+def score(rows: Records, trained: TrainedModel, config: MatcherConfig,
           changed: set[int] | None = None) -> Scored:
     """Score the blocked pairs of ``rows`` with a stored model (no database).
 
@@ -384,7 +434,7 @@ def model_version(model: dict[str, Any], term_frequencies: dict[str, list[tuple[
 
 
 def train_model(settings: Settings | None = None, config: MatcherConfig | None = None, *,
-                rows: list[tuple] | None = None) -> TrainedModel:
+                rows: Records | None = None) -> TrainedModel:
     """Train on the current records and store the model as the newest version (`tailor identity train`)."""
     from tailor.identity import store
 
@@ -439,7 +489,7 @@ def run_matcher(settings: Settings | None = None, config: MatcherConfig | None =
             log.warning("no identity model in ml.identity_models: training one on the current %d records "
                         "(bootstrap; later runs reuse it until 'tailor identity train')", len(rows))
             trained = bootstrapped = train_model(settings, config, rows=rows)
-        current = {row[0]: row[len(COLUMNS)] for row in rows}
+        current = dict(zip(rows["unique_id"].to_pylist(), rows["record_md5"].to_pylist(), strict=True))
         scored_before = store.scored_records(settings)
         last = store.last_run(settings)
         version = trained.version if trained else "untrained"

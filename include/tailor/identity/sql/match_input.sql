@@ -2,7 +2,7 @@
 -- birth date, place, phone digits and email local part lower-cased and
 -- trimmed; blocked or malformed values null (no evidence either way).
 -- Reads a staging view only: the matcher runs before the identity models.
--- %(blocked)s is the identity_blocked_values dbt var. record_md5 fingerprints
+-- $1 (text[]) is the identity_blocked_values dbt var. record_md5 fingerprints
 -- the row as compared: the matcher rescores a record only when it changes.
 --
 -- `prepared` is materialised: inlined, md5(prepared::text) rebuilt the row
@@ -27,11 +27,11 @@ prepared as materialized (
         nullif(lower(replace(postcode, ' ', '')), '') as postcode,
         case
             when length(phone_digits.digits) >= 7
-                and phone_digits.digits <> all(%(blocked)s)
+                and phone_digits.digits <> all($1::text[])
                 then phone_digits.digits
         end as phone,
         case
-            when is_valid_email and email_normalized <> all(%(blocked)s)
+            when is_valid_email and email_normalized <> all($1::text[])
                 then split_part(split_part(email_normalized, '@', 1), '+', 1)
         end as email_local
     from customers
