@@ -138,8 +138,9 @@
     -- of them out of parallel workers and keeps the join (one hash join per
     -- input, over everyone) on one core, 0.5 s at 100k customers, where it
     -- runs at the end of the build with the other core idle. Free transfer
-    -- for this statement only (reset after it): a parallel join, ~20% less.
-    select set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
+    -- for this statement only (back to default after it): a parallel join, ~20% less.
+    set local parallel_setup_cost = 0;
+    set local parallel_tuple_cost = 0;
     {%- endif %}
     drop table if exists pg_temp.persons_to_rebuild;
     create temp table persons_to_rebuild on commit drop as
@@ -238,8 +239,8 @@
     {%- endfor %}
     {%- endif %};
     {%- if is_incremental() and compared %}
-    reset parallel_setup_cost;
-    reset parallel_tuple_cost;
+    set local parallel_setup_cost to default;
+    set local parallel_tuple_cost to default;
     {%- endif %}
     analyze persons_to_rebuild;
 

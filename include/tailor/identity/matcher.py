@@ -224,10 +224,8 @@ def records_table(records: Records) -> pa.Table:
 
     if isinstance(records, pa.Table):
         return records.select(list(COLUMNS))
-    schema = records_schema()
-    columns = list(zip(*records, strict=False))[:len(COLUMNS)] or [() for _ in COLUMNS]
-    return pa.table([pa.array(values, field.type) for values, field in zip(columns, schema, strict=True)],
-                    schema=schema)
+    columns = list(zip(*records, strict=True))[:len(COLUMNS)] or [() for _ in COLUMNS]
+    return pa.table(columns, schema=records_schema())
 
 
 def records_schema(*, with_md5: bool = False) -> pa.Schema:
